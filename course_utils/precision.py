@@ -1,0 +1,52 @@
+"""Mixed precision: what this hardware supports and which TrainingArguments to use.
+
+Used by lesson 4 (and the device line of every set-up cell).
+"""
+from __future__ import annotations
+
+from . import messages
+
+
+def cpu_bf16_supported() -> bool:
+    """True when this CPU has native bf16 instructions (AVX512-BF16 or AMX)."""
+    try:
+        flags = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def precision_support(device: str | None = None) -> dict[str, bool]:
+    """Which of fp16 / bf16 mixed precision make sense on this device."""
+    import torch
+
+    from .environment import detect_device
+
+    device = device or detect_device()[0]
+    if device == "cuda":
+        return {"fp16": True, "bf16": torch.cuda.is_bf16_supported()}
+    return {"fp16": False, "bf16": device == "cpu" and cpu_bf16_supported()}
+
+
+def mixed_precision_kwargs(device: str | None = None) -> dict[str, bool]:
+    """TrainingArguments keywords for the best mixed precision here ({} = fp32).
+
+    CUDA: fp16=True (bf16=True where supported is equally fast and safer);
+    CPU/MPS: nothing, because 16-bit autocast does not speed up training there.
+    """
+    support = precision_support(device)
+    from .environment import detect_device
+
+    if (device or detect_device()[0]) != "cuda":
+        return {}
+    return {"bf16": True} if support["bf16"] else {"fp16": True}
+
+
+def precision_advice(device: str, name: str) -> str:
+    """One sentence on mixed precision for this device, in the learner's language."""
+    support = precision_support(device)
+    if device == "cuda":
+        return messages.text("precision_cuda_bf16" if support["bf16"] else "precision_cuda_fp16", name=name)
+    if device == "mps":
+        return messages.text("precision_mps")
+    return messages.text("precision_cpu", bf16=messages.text("precision_cpu_bf16") if support["bf16"] else "")
