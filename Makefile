@@ -6,6 +6,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.course-installed
+# Maintainers keep the real GLUE MRPC files beside the project (../shared);
+# when they are there, lessons, tests and benchmarks read them. Learners set
+# COURSE_DATA_DIR themselves or get the Hub / the built-in paraphrase set.
+SHARED_MRPC := $(wildcard $(abspath ../shared/data/mrpc))
+ifneq ($(SHARED_MRPC),)
+export COURSE_DATA_DIR ?= $(SHARED_MRPC)
+endif
 # Offline and smoke settings for the test suite: no cell may wait on the Hub.
 TEST_ENV := COURSE_SMOKE=1 HF_HUB_OFFLINE=1 TQDM_DISABLE=1 TOKENIZERS_PARALLELISM=false
 

@@ -1,0 +1,130 @@
+"""course_utils.environment, precision, messages, errors and doctor."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+import course_utils as cu
+from course_utils import messages
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_hub_falls_back_within_3_seconds(fresh_probe, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    start = time.perf_counter()
+    assert fresh_probe.hub_reachable() is False
+    assert time.perf_counter() - start < 3
+    for name in fresh_probe._OFFLINE_VARIABLES:
+        assert os.environ[name] == "1"
+    import datasets
+    import huggingface_hub
+
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is True
+    assert datasets.config.HF_HUB_OFFLINE is True
+
+
+def test_real_endpoint_probe_answers_within_3_seconds(fresh_probe):
+    start = time.perf_counter()
+    fresh_probe.hub_reachable()
+    assert time.perf_counter() - start < 3.5
+
+
+def test_probe_is_cached_and_respects_offline_variable(fresh_probe, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert fresh_probe.hub_reachable() is False
+    assert fresh_probe.hub_status_reason() == "HF_HUB_OFFLINE=1"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    assert fresh_probe.hub_reachable() is False  # cached: no second probe
+
+
+def test_after_the_probe_hub_calls_fail_fast_instead_of_retrying(fresh_probe, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    fresh_probe.hub_reachable()
+    from datasets import load_dataset
+
+    start = time.perf_counter()
+    with pytest.raises(Exception):
+        load_dataset("glue", "mrpc")
+    assert time.perf_counter() - start < 10  # an unreachable Hub without offline mode costs ~48 s
+
+
+def test_setup_prints_one_line_each_and_seeds(capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    env = cu.setup(lang="en", seed=7)
+    first = torch.rand(3)
+    cu.setup(lang="en", seed=7)
+    assert torch.equal(first, torch.rand(3))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 6 and lines[0].startswith("Hugging Face Hub")
+    assert env.smoke and env.device in {"cpu", "cuda", "mps"} and env.language == "en"
+
+
+def test_precision_on_this_machine_never_asks_for_fp16_without_cuda():
+    import torch
+
+    support = cu.precision_support()
+    assert set(support) == {"fp16", "bf16"}
+    if not torch.cuda.is_available():
+        assert support["fp16"] is False
+        assert cu.mixed_precision_kwargs() == {}
+    else:
+        assert cu.mixed_precision_kwargs() in ({"fp16": True}, {"bf16": True})
+
+
+def test_messages_exist_in_both_languages_and_differ():
+    for key, entry in messages.MESSAGES.items():
+        assert set(entry) == {"en", "ko"}, key
+    assert messages.text("hub_online", lang="ko") != messages.text("hub_online", lang="en")
+
+
+def test_unknown_language_is_one_clear_error():
+    with pytest.raises(cu.CourseError, match="Unknown language 'fr'"):
+        cu.set_language("fr")
+
+
+def test_lesson_language_follows_the_notebook_folder(tmp_path, monkeypatch):
+    from course_utils.language import lesson_language
+
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    (tmp_path / "ko").mkdir()
+    monkeypatch.chdir(tmp_path / "ko")
+    assert lesson_language() == "ko"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/x/notebooks/en/01_preprocessing.ipynb")
+    assert lesson_language() == "en"
+
+
+def test_course_error_in_a_notebook_is_one_line_and_still_an_error(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import course_utils as cu\nenv = cu.setup()"),
+                nbformat.v4.new_code_cell("cu.read_mrpc_folder('/no/such/folder')")]
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    error = nb.cells[1].outputs[-1]
+    assert error.output_type == "error" and error.ename == "CourseError"
+    assert error.traceback == ["CourseError: MRPC folder /no/such/folder does not exist. Set COURSE_DATA_DIR "
+                               "(or data_dir=) to a folder with train.tsv, dev.tsv and test.tsv in GLUE MRPC format."]
+
+
+@pytest.mark.parametrize("lang, title", [("en", "Course doctor"), ("ko", "강좌 점검")])
+def test_doctor_reports_everything_it_promises(lang, title, shared_mrpc):
+    env = {**os.environ, "COURSE_LANG": lang, "COURSE_DATA_DIR": str(shared_mrpc)}
+    out = subprocess.run([sys.executable, "-m", "course_utils.doctor"], env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert out.startswith(title)
+    for needle in ("torch ", "transformers ", "fp16", "bf16", "Hugging Face Hub", "sha256", "3668", "make bench"):
+        assert needle in out, needle
