@@ -1,0 +1,179 @@
+"""The quiz bank: the real one validates and holds the COURSE_SPEC facts; broken banks are refused by name."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from course_utils import CourseError
+from course_utils.quiz import load_bank
+from course_utils.quiz.bank import default_bank_dir
+
+LESSONS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training",
+           "05_training_loop", "06_learning_curves"]
+
+# COURSE_SPEC "Section quiz of the Trainer lesson": id -> (key letter, words of the key, words of the other choices in order).
+SECTION = {
+    "trainer.processing_class": ("b", ["model architecture", "which tokenizer", "batch size", "evaluation"]),
+    "trainer.eval_strategy": ("b", ["eval_frequency", "eval_strategy", "evaluation_steps", "do_eval"]),
+    "trainer.fp16": ("b", ["16-bit integer", "mixed precision", "16 epochs", "16 gpus"]),
+    "trainer.compute_metrics": ("b", ["computes the loss", "logits into predictions", "optimizer", "preprocesses"]),
+    "trainer.eval_dataset": ("c", ["training fails", "splits the training data", "training still works", "training data"]),
+    "trainer.gradient_accumulation": ("b", ["save_gradients", "gradient_accumulation_steps", "fp16", "gradient_clipping"]),
+}
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank()
+
+
+def test_real_bank_has_every_lesson_and_enough_questions(bank):
+    assert list(bank.lessons) == LESSONS
+    assert len(bank.questions) >= 24
+    assert all(len(ids) >= 3 for ids in bank.lessons.values())
+    assert bank.select("chapter") == list(bank.questions.values())
+    assert [q.lesson for q in bank.select("02_trainer_api")] == ["02_trainer_api"] * len(bank.lessons["02_trainer_api"])
+    assert any(q.multiple for q in bank.questions.values()), "the bank should show the several-answers form"
+
+
+def test_six_section_questions_carry_the_course_spec_keys(bank):
+    for qid, (key, words) in SECTION.items():
+        q = bank.questions[qid]
+        assert q.lesson in ("02_trainer_api", "03_evaluation", "04_advanced_training"), qid
+        assert len(q.choices) == 4, qid
+        assert q.correct_letters == [key], qid
+        for choice, word in zip(q.choices, words):
+            assert word in choice.text["en"].lower(), (qid, choice.letter, word)
+
+
+def test_lesson_facts_of_course_spec_are_asked(bank):
+    def right(qid):
+        return " ".join(c.text["en"].lower() for c in bank.questions[qid].choices if c.correct)
+
+    assert "many examples at once" in right("preprocessing.batched_map")
+    assert "longest sample in that batch" in right("preprocessing.dynamic_padding")
+    assert "which sentence" in right("preprocessing.token_type_ids")
+    assert "task" in right("preprocessing.load_dataset_name")
+    assert "remove_unused_columns" in right("preprocessing.unused_columns") and "plain pytorch loop" in right("preprocessing.unused_columns")
+    assert "decouples weight decay" in right("loop.adamw")
+    assert right("loop.step_order") == "forward, backward, optimizer step, scheduler step, zero grad"
+    assert "dropout" in right("loop.model_eval") and "memory" in right("loop.no_grad")
+    assert "prepare" in right("loop.accelerate") and "accelerator.backward" in right("loop.accelerate")
+    assert "overfitting" in right("curves.overfitting") and "discrete" in right("curves.accuracy_steps")
+    assert "lower learning rate" in right("curves.erratic") and "larger" in right("curves.erratic")
+    assert "stops improving" in right("curves.early_stopping") and "underfitting" in right("curves.underfitting")
+
+
+def test_korean_texts_are_korean_and_use_the_course_terms(bank):
+    hangul = re.compile("[가-힣]")
+    # Variants the COURSE_SPEC table replaces (one term per concept).
+    banned = ["파인튜닝", "미세조정", "그래디언트", "그라디언트", "에포크", "데이터 세트", "데이터세트", "혼합정밀도", "사전훈련"]
+    texts = []
+    for q in bank.questions.values():
+        texts.append((q.id, q.prompt["ko"]))
+        texts += [(f"{q.id}/{c.letter}", c.explain["ko"]) for c in q.choices]
+        texts += [(f"{q.id}/{c.letter} text", c.text["ko"]) for c in q.choices if not c.text["ko"].startswith("`")]
+    for where, text in texts:
+        assert hangul.search(text), f"{where}: Korean text has no Hangul"
+        for word in banned:
+            assert word not in text, f"{where}: use the COURSE_SPEC term instead of {word!r}"
+
+
+def test_every_choice_is_explained_in_both_languages(bank):
+    for q in bank.questions.values():
+        for c in q.choices:
+            assert c.explain["en"].strip() and c.explain["ko"].strip(), (q.id, c.letter)
+            assert c.explain["en"].startswith("Right") == bool(c.correct), (q.id, c.letter)
+
+
+def test_select_unknown_target_names_the_choices(bank):
+    with pytest.raises(CourseError, match="02_trainer_api"):
+        bank.select("02_trainer")
+
+
+# ---- broken banks: each error names the file and the question id ----------------------------------
+
+def _question(qid="demo.one", **change):
+    q = {
+        "id": qid,
+        "prompt": {"en": "Which one?", "ko": "어느 것일까요?"},
+        "choices": [
+            {"text": {"en": "This", "ko": "이것"}, "correct": True, "explain": {"en": "Right.", "ko": "맞습니다."}},
+            {"text": {"en": "That", "ko": "저것"}, "explain": {"en": "No.", "ko": "아닙니다."}},
+        ],
+    }
+    q.update(change)
+    return q
+
+
+def _write(tmp_path, name, questions):
+    (tmp_path / name).write_text(yaml.safe_dump({"title": {"en": "T", "ko": "T"}, "questions": questions},
+                                                allow_unicode=True), encoding="utf-8")
+
+
+def test_a_good_small_bank_loads(tmp_path):
+    _write(tmp_path, "01_demo.yaml", [_question()])
+    assert list(load_bank(tmp_path).questions) == ["demo.one"]
+
+
+def _choices(mutate):
+    q = _question()
+    mutate(q["choices"])
+    return q
+
+
+BROKEN = {
+    "no correct choice": (_choices(lambda cs: cs[0].pop("correct")), "no correct choice"),
+    "missing Korean prompt": (_question(prompt={"en": "Which one?"}), "missing Korean text"),
+    "missing explanation": (_choices(lambda cs: cs[1].pop("explain")), "choice b: explain"),
+    "missing Korean explanation": (_choices(lambda cs: cs[1]["explain"].pop("ko")), "choice b: explain"),
+    "duplicate choices": (_choices(lambda cs: cs[1].update(text={"en": "this ", "ko": "다른 것"})), "same en text"),
+    "unknown question key": (_question(answer="a"), "unknown key 'answer'"),
+    "unknown choice key": (_choices(lambda cs: cs[0].update(hint="x")), "unknown key 'hint'"),
+    "malformed claim": (_question(claims=[{"accepts": "transformers.Trainer"}]), "missing ['parameter']"),
+    "two claim forms": (_question(claims=[{"exists": "torch.nn", "absent": "torch.x"}]), "exactly one"),
+    "one choice": (_choices(lambda cs: cs.pop()), "2 to 10 choices"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_bank_names_file_and_question(tmp_path, case):
+    question, message = BROKEN[case]
+    _write(tmp_path, "01_demo.yaml", [_question("demo.fine"), question])
+    with pytest.raises(CourseError) as err:
+        load_bank(tmp_path)
+    text = str(err.value)
+    assert "01_demo.yaml" in text and "'demo.one'" in text and message in text, text
+
+
+def test_duplicate_id_across_files_names_both_files(tmp_path):
+    _write(tmp_path, "01_demo.yaml", [_question()])
+    _write(tmp_path, "02_other.yaml", [_question()])
+    with pytest.raises(CourseError, match=r"02_other\.yaml, question 'demo\.one': duplicate id \(also in 01_demo\.yaml\)"):
+        load_bank(tmp_path)
+
+
+def test_bad_id_and_bad_yaml_are_named(tmp_path):
+    _write(tmp_path, "01_demo.yaml", [_question("Not An Id")])
+    with pytest.raises(CourseError, match=r"01_demo\.yaml, question #1: id 'Not An Id'"):
+        load_bank(tmp_path)
+    (tmp_path / "01_demo.yaml").write_text("questions:\n  - id: demo.one\n    prompt: {en: a: b}\n", encoding="utf-8")
+    with pytest.raises(CourseError, match=r"01_demo\.yaml: not valid YAML at line 3"):
+        load_bank(tmp_path)
+
+
+def test_unknown_top_level_key_and_missing_path(tmp_path):
+    (tmp_path / "01_demo.yaml").write_text(yaml.safe_dump({"questions": [_question()], "extra": 1}), encoding="utf-8")
+    with pytest.raises(CourseError, match=r"01_demo\.yaml: unknown key 'extra'"):
+        load_bank(tmp_path)
+    with pytest.raises(CourseError, match="does not exist"):
+        load_bank(tmp_path / "nope.yaml")
+
+
+def test_installed_bank_is_this_folder_or_its_packaged_copy(root):
+    found = default_bank_dir()
+    assert sorted(p.name for p in found.glob("*.yaml")) == sorted(p.name for p in (root / "quizzes").glob("*.yaml"))
+    for p in found.glob("*.yaml"):
+        assert p.read_bytes() == (root / "quizzes" / p.name).read_bytes(), f"{p} is a stale copy"

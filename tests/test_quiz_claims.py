@@ -1,0 +1,84 @@
+"""Living quizzes: every API claim of the bank holds for the installed transformers / torch / datasets / accelerate.
+
+A rename upstream (say eval_strategy -> something else) fails here, naming the
+question whose explanation has gone stale.
+"""
+from __future__ import annotations
+
+import pytest
+
+from course_utils.quiz import load_bank
+from course_utils.quiz.claims import check_bank_claims, check_claim
+
+# The API facts the course teaches; the bank must declare each as a claim on the named question.
+REQUIRED = {
+    "trainer.eval_strategy": [
+        {"accepts": "transformers.TrainingArguments", "parameter": "eval_strategy"},
+        {"rejects": "transformers.TrainingArguments", "parameter": "eval_frequency"},
+        {"rejects": "transformers.TrainingArguments", "parameter": "evaluation_steps"},
+        {"accepts": "transformers.TrainingArguments", "parameter": "do_eval"},
+    ],
+    "trainer.processing_class": [
+        {"accepts": "transformers.Trainer", "parameter": "processing_class"},
+        {"rejects": "transformers.Trainer", "parameter": "tokenizer"},
+    ],
+    "trainer.gradient_accumulation": [
+        {"accepts": "transformers.TrainingArguments", "parameter": "gradient_accumulation_steps"},
+        {"rejects": "transformers.TrainingArguments", "parameter": "save_gradients"},
+        {"rejects": "transformers.TrainingArguments", "parameter": "gradient_clipping"},
+    ],
+    "trainer.fp16": [{"accepts": "transformers.TrainingArguments", "parameter": "fp16"}],
+    "loop.adamw": [{"exists": "torch.optim.AdamW"}, {"absent": "transformers.AdamW"}],
+}
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank()
+
+
+def test_every_claim_of_the_bank_holds_for_the_installed_libraries(bank):
+    claims = [c for q in bank.questions.values() for c in q.claims]
+    assert len(claims) >= 40
+    failures = check_bank_claims(bank)
+    assert not failures, "\n".join(f"{qid}: {claim} -> {why} (fix the explanation and the claim)" for qid, claim, why in failures)
+
+
+def test_the_taught_api_facts_are_declared(bank):
+    for qid, claims in REQUIRED.items():
+        for claim in claims:
+            assert claim in bank.questions[qid].claims, (qid, claim)
+
+
+@pytest.mark.parametrize("claim, fragment", [
+    ({"accepts": "transformers.TrainingArguments", "parameter": "evaluation_strategy"}, "has no parameter 'evaluation_strategy'"),
+    ({"rejects": "transformers.TrainingArguments", "parameter": "eval_strategy"}, "now accepts 'eval_strategy'"),
+    ({"default": "transformers.TrainingArguments", "parameter": "logging_steps", "value": 50}, "defaults to 500"),
+    ({"exists": "transformers.AdamW"}, "does not resolve"),
+    ({"absent": "torch.optim.AdamW"}, "exists now"),
+    ({"rejects": "accelerate.Accelerator.backward", "parameter": "retain_graph"}, "**kwargs"),
+])
+def test_a_false_claim_is_reported(claim, fragment):
+    why = check_claim(claim)
+    assert why is not None and fragment in why, why
+
+
+def test_explanations_match_the_installed_behaviour(tmp_path):
+    """Facts the explanations state beyond signatures, checked by running the real classes."""
+    import inspect
+
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    args = TrainingArguments(str(tmp_path), eval_strategy="epoch")
+    assert args.do_eval is True  # "set to True automatically when eval_strategy is not 'no'"
+    with pytest.raises(TypeError):
+        TrainingArguments(str(tmp_path), eval_frequency="epoch")  # "raises a TypeError"
+    with pytest.raises(TypeError):
+        TrainingArguments(str(tmp_path), save_gradients=True)
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="eval_dataset"):  # eval_strategy without eval_dataset refuses to start
+        Trainer(model=model, args=args, train_dataset=[{"x": 1}])
+    plain = TrainingArguments(str(tmp_path))
+    assert plain.eval_strategy == "no" and plain.logging_steps == 500 and plain.lr_scheduler_type == "linear"
+    assert inspect.signature(torch.optim.AdamW).parameters["weight_decay"].default > 0
