@@ -178,9 +178,18 @@ def export_exam(ids_or_lesson, path, bank=None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Exam questions without answer key (course_utils.quiz.export_exam); use with quiz.show(..., mode='exam', questions=this file)\n"
-    path.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")
+    path.write_text(header + yaml.dump(doc, Dumper=_ReadableDumper, allow_unicode=True, sort_keys=False, width=100),
+                    encoding="utf-8")
     load_bank(path)  # the file we ship must load
     return path
+
+
+class _ReadableDumper(yaml.SafeDumper):
+    """Code blocks as YAML literal blocks, so an exported exam file stays readable."""
+
+
+_ReadableDumper.add_representer(
+    str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
 
 
 def print_questions(target="chapter", lang: str | None = None, questions=None) -> None:

@@ -45,6 +45,18 @@ UI = {
 }
 
 
+# Core widgets cut long labels to one line ("white-space: nowrap; text-overflow: ellipsis");
+# a choice must be read in full, so the quiz lets its labels wrap (old and new class names).
+CSS = """<style>
+.course-quiz .widget-label-basic, .course-quiz .jupyter-widget-label-basic,
+.course-quiz .widget-radio-box label, .course-quiz .jupyter-widget-radio-box label {
+  white-space: normal; overflow: visible; height: auto; line-height: 1.4; margin: 2px 0; }
+.course-quiz .widget-checkbox, .course-quiz .jupyter-widget-checkbox { height: auto; }
+.course-quiz .widget-checkbox input, .course-quiz .jupyter-widget-checkbox input { flex-grow: 0; }
+.course-quiz pre { margin: 4px 0; }
+</style>"""
+
+
 def inline(text: str) -> str:
     """Escape text for HTML and show `backticks` as code."""
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
@@ -170,7 +182,7 @@ class QuizView:
             QuestionView(q, n, mode, lang, path, on_submit=self.update, saved=saved.get(q.id, {}).get("letters"))
             for n, q in enumerate(questions, 1)
         ]
-        self.header = w.HTML(f"<h3>{html.escape(title)}</h3><p>{html.escape(UI[lang][mode])}</p>")
+        self.header = w.HTML(f"{CSS}<h3>{html.escape(title)}</h3><p>{html.escape(UI[lang][mode])}</p>")
         self.status = w.HTML("")
         self.status.add_class("course-quiz-score")
         self.box = QuizBox([self.header, *[v.box for v in self.views], self.status])
