@@ -178,3 +178,12 @@ def test_exam_from_an_instructor_bank_file(in_tmp):
     assert "correct" not in student.read_text(encoding="utf-8")
     quiz.answer("secret.one", "b", mode="exam", questions=student)
     assert quiz.score(quiz.load_responses(), bank=secret) == {"secret.one": True}
+
+
+def test_a_save_that_fails_is_shown_in_the_widget(in_tmp):
+    view = quiz.build("trainer.fp16")
+    (in_tmp / "quiz_responses.json").mkdir()  # cannot be replaced by a file
+    q = view.views[0]
+    q.selector.value = "b"
+    q.submit.click()
+    assert 'data-result="error"' in q.feedback.value and "Could not save your answer" in q.feedback.value

@@ -100,9 +100,12 @@ def read(path=None, repair: bool = False) -> dict:
         return answers
     note = f"{path.name} is damaged ({why}); recovered {len(answers)} answer(s)"
     if repair:
-        backup = _backup(path)
-        _write(path, answers)
-        note += f", kept the damaged file as {backup.name}; answer the missing questions again."
+        try:
+            backup = _backup(path)
+            _write(path, answers)
+            note += f", kept the damaged file as {backup.name}; answer the missing questions again."
+        except OSError as exc:
+            note += f"; could not repair it ({exc.strerror or exc}): move it away, then answer again."
     else:
         note += "; the file was left unchanged."
     print(note, file=sys.stderr)

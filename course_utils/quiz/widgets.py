@@ -13,6 +13,7 @@ import re
 
 import ipywidgets as w
 
+from ..errors import CourseError
 from . import responses
 
 UI = {
@@ -155,7 +156,11 @@ class QuestionView:
     def _clicked(self, _button=None) -> None:
         letters = self.selected()
         if letters:
-            responses.save(self.question.id, letters, self.mode, self.path)
+            try:
+                responses.save(self.question.id, letters, self.mode, self.path)
+            except CourseError as exc:  # a click handler's exception would only reach the kernel log
+                self.feedback.value = f'<div class="course-quiz-result" data-result="error" role="alert">{html.escape(str(exc))}</div>'
+                return
         result, self.feedback.value = feedback_html(self.question, letters, self.mode, self.lang)
         if letters:
             self.result = result
