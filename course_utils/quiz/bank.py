@@ -86,12 +86,14 @@ class Bank:
         )
 
     def title(self, target, lang: str) -> str:
+        if isinstance(target, str) and target in self.questions:
+            target = self.questions[target].lesson  # one question: its lesson's title
         titles = self.titles.get(target) if isinstance(target, str) else None
         if titles is None and len(self.titles) == 1 and target not in ("chapter",):
             titles = next(iter(self.titles.values()))  # a single file (exam or instructor bank)
         if titles:
             return titles.get(lang) or titles["en"]
-        return {"en": "Chapter quiz", "ko": "장 전체 퀴즈"}[lang] if target == "chapter" else {"en": "Quiz", "ko": "퀴즈"}[lang]
+        return {"en": "Chapter quiz", "ko": "단원 마무리 퀴즈"}[lang] if target == "chapter" else {"en": "Quiz", "ko": "퀴즈"}[lang]
 
 
 def default_bank_dir() -> Path:
