@@ -1,0 +1,207 @@
+"""The quiz widget in a real browser: JupyterLab 4 and Notebook 7, Debian's Chromium, Playwright.
+
+A person opens a notebook holding a lesson's quiz cell, runs it, picks answers
+with the mouse and with the keyboard, presses Submit, and reads the feedback;
+the answer lands in quiz_responses.json beside the notebook. English and
+Korean use identical cells: the language comes from the folder (notebooks/ko),
+as in the lessons. Screenshots go to build/browser/.
+
+Skipped only when /usr/bin/chromium is absent (.ci/run installs it).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, FEEDBACK_S, UI_S, JupyterServer, NotebookPage, wait_until,
+                             write_notebook)
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent: apt-get install chromium chromium-driver"),
+    pytest.mark.timeout(300),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "build" / "browser"
+
+SINGLE = "trainer.processing_class"  # RadioButtons; correct answer b
+MULTIPLE = "preprocessing.unused_columns"  # Checkboxes; correct answers a and b
+# The lesson's quiz cell with one question each (identical in en and ko).
+CELLS = [f'from course_utils import quiz\n\nquiz.show("{SINGLE}")', f'quiz.show("{MULTIPLE}")']
+
+# What a person reads, written out here (not imported from the widget code).
+READS = {
+    "en": {"submit": "Submit", "correct": "✓ Correct.", "wrong": "Not quite", "score": "Score: 1 of 1 correct"},
+    "ko": {"submit": "제출", "correct": "✓ 정답입니다.", "wrong": "다시 해 보세요", "score": "점수: 1문제 중 1문제 정답"},
+}
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")
+
+
+@pytest.fixture(scope="module")
+def bank():
+    from course_utils import quiz
+
+    return quiz.load_bank()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module", params=["lab", "notebook"])
+def server(request, tmp_path_factory):
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_LANG", "JPY_SESSION_NAME")}
+    env.update(HF_HUB_OFFLINE="1", TQDM_DISABLE="1", TOKENIZERS_PARALLELISM="false")
+    root = tmp_path_factory.mktemp(f"{request.param}-root")
+    server = JupyterServer(request.param, root, env=env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert server.process.poll() is not None, "the Jupyter server is still running"
+    assert not server.stray_kernels(), f"kernels left running: {server.stray_kernels()}"
+
+
+@pytest.fixture
+def open_quiz(server, browser, request):
+    """open_quiz(lang) -> NotebookPage with both quiz cells run; the kernel is shut down afterwards."""
+    opened = []
+
+    def _open(lang: str) -> NotebookPage:
+        path = f"{request.node.name.split('[')[0]}/{lang}/quiz_check.ipynb"
+        write_notebook(server.root / path, CELLS)
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="ko-KR" if lang == "ko" else "en-US")
+        context.set_default_timeout(UI_S * 1000)
+        notebook = NotebookPage(context.new_page(), server, path)
+        opened.append((context, notebook))
+        notebook.open()
+        notebook.run_all_cells_with_keyboard(len(CELLS))
+        for qid in (SINGLE, MULTIPLE):
+            _question(notebook.page, qid).locator("button").wait_for(state="visible")
+        return notebook
+
+    yield _open
+    for context, notebook in opened:
+        try:
+            context.close()
+        finally:
+            server.shutdown_kernel(notebook.path)
+
+
+def _question(page, qid):
+    return page.locator(".course-quiz-id-" + qid.replace(".", "-"))
+
+
+def _responses(notebook: NotebookPage) -> Path:
+    return (notebook.server.root / notebook.path).parent / "quiz_responses.json"
+
+
+def _wait_saved(notebook: NotebookPage, qid: str, letters: list[str]) -> dict:
+    """The response file beside the notebook holds ``letters`` for ``qid``."""
+    path = _responses(notebook)
+
+    def saved():
+        entry = json.loads(path.read_text(encoding="utf-8"))["answers"].get(qid)
+        return entry if entry and entry["letters"] == letters else None
+
+    return wait_until(saved, FEEDBACK_S, f"{path} to record {letters} for {qid}")
+
+
+def _label(question, letter: str, lang: str) -> str:
+    choice = next(c for c in question.choices if c.letter == letter)
+    return f"{letter}) {_plain(choice.text[lang])}"
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_mouse_wrong_then_right_answer(open_quiz, server, bank, lang):
+    from playwright.sync_api import expect
+
+    notebook = open_quiz(lang)
+    page, reads, question = notebook.page, READS[lang], bank.questions[SINGLE]
+    box = _question(page, SINGLE)
+    feedback = box.locator(".course-quiz-feedback")
+    expect(box).to_contain_text(_plain(question.prompt[lang]).split("\n")[0])
+    expect(box.get_by_role("radio")).to_have_count(len(question.choices))
+    expect(feedback).to_have_text("")
+
+    # A wrong answer first: feedback says so, with that choice's explanation.
+    box.get_by_role("radio", name=_label(question, "a", lang)).click()
+    box.get_by_role("button", name=reads["submit"]).click()
+    expect(feedback).to_contain_text(reads["wrong"], timeout=FEEDBACK_S * 1000)
+    expect(feedback).to_contain_text(_plain(question.choices[0].explain[lang]))
+    assert _wait_saved(notebook, SINGLE, ["a"])["attempts"] == 1
+
+    # Then the right one.
+    box.get_by_role("radio", name=_label(question, "b", lang)).click()
+    box.get_by_role("button", name=reads["submit"]).click()
+    expect(feedback).to_contain_text(reads["correct"], timeout=FEEDBACK_S * 1000)
+    expect(feedback).to_contain_text(_plain(question.choices[1].explain[lang]))
+    expect(feedback).not_to_contain_text(READS["ko" if lang == "en" else "en"]["correct"])
+    expect(box.get_by_role("radio", name=_label(question, "b", lang))).to_be_checked()
+    expect(page.locator(".course-quiz-score").first).to_contain_text(reads["score"])
+    entry = _wait_saved(notebook, SINGLE, ["b"])
+    assert entry["attempts"] == 2 and entry["mode"] == "practice"
+
+    notebook.screenshot(SHOTS / f"quiz_{server.ui}_{lang}.png", box)
+
+
+def test_keyboard_tab_and_space(open_quiz, server, bank):
+    """Tab visits every choice, then Submit; Space picks a choice and presses Submit."""
+    from playwright.sync_api import expect
+
+    notebook = open_quiz("en")
+    page, reads = notebook.page, READS["en"]
+    # Several answers (Checkboxes), then one answer (RadioButtons: each choice is its own tab stop).
+    for qid, role in ((MULTIPLE, "checkbox"), (SINGLE, "radio")):
+        question, box = bank.questions[qid], _question(page, qid)
+        box.get_by_role(role).first.focus()  # as if tabbed there from the page above
+        for letter in question.letters:
+            active = notebook.active_element()
+            assert (active["type"], active["text"]) == (role, _label(question, letter, "en"))
+            if letter in question.correct_letters:
+                page.keyboard.press("Space")
+                expect(box.get_by_role(role, name=_label(question, letter, "en"))).to_be_checked()
+            page.keyboard.press("Tab")
+        active = notebook.active_element()
+        assert (active["tag"], active["text"]) == ("button", reads["submit"])
+        page.keyboard.press("Space")
+        expect(box.locator(".course-quiz-feedback")).to_contain_text(reads["correct"], timeout=FEEDBACK_S * 1000)
+        _wait_saved(notebook, qid, question.correct_letters)
+        for letter in question.letters:
+            checked = box.get_by_role(role, name=_label(question, letter, "en"))
+            (expect(checked).to_be_checked if letter in question.correct_letters else expect(checked).not_to_be_checked)()
+
+    notebook.screenshot(SHOTS / f"quiz_{server.ui}_keyboard.png", _question(page, MULTIPLE))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Arrow keys do not move between RadioButtons choices: ipywidgets 8 renders each radio without a shared "
+    "name (no radio group), and JupyterLab 4 / Notebook 7 command-mode shortcuts take ArrowUp/Down/Left/Right "
+    "from a focused radio (they move the cell cursor; jupyter-widgets/ipywidgets#3912). Tab + Space works "
+    "(test_keyboard_tab_and_space). strict: this fails once arrows work; then drop the mark."))
+def test_keyboard_arrow_keys_change_radio_choice(open_quiz, bank):
+    from playwright.sync_api import expect
+
+    notebook = open_quiz("en")
+    page, question = notebook.page, bank.questions[SINGLE]
+    box = _question(page, SINGLE)
+    box.get_by_role("radio").first.focus()
+    page.keyboard.press("Space")
+    expect(box.get_by_role("radio", name=_label(question, "a", "en"))).to_be_checked()
+    page.keyboard.press("ArrowDown")  # the browser's own radio-group behaviour: select the next choice
+    expect(box.get_by_role("radio", name=_label(question, "b", "en"))).to_be_checked(timeout=5000)
