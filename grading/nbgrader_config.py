@@ -1,0 +1,55 @@
+"""nbgrader configuration of the course (grading/README.md explains each choice).
+
+Read by every nbgrader command run from grading/ (and by `make release`,
+`make autograde`, ...). The robust pieces live in course_utils.grading_preprocessors.
+"""
+import os
+import sys
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades,
+                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+from course_utils.grading_preprocessors import (HideHiddenTests, RebuildFromSource, RobustExecute,
+                                                SandboxKernelManager, StrictTestOutputs)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "trainer-course"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+IGNORED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "test-trainer", "trainer_output"]
+# Quiz answers an instructor recorded while running a source notebook must never reach a release, nor
+# replace a student's own file at autograde; a student's quiz_responses.json is graded.
+RESPONSES = "quiz_responses*.json"
+COMMAND = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+c.CourseDirectory.ignore = IGNORED + ([RESPONSES] if COMMAND in {"generate_assignment", "assign"} else [])
+c.Autograde.exclude_overwriting = {name: ["quiz_responses.json"] for name in
+                                   (os.listdir(os.path.join(HERE, "source")) if os.path.isdir(os.path.join(HERE, "source")) else [])}
+
+# Student versions: solutions become "# YOUR CODE HERE" stubs, hidden tests are removed.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.GenerateAssignment.create_assignment = True
+
+# Autograde, step 1 (sanitize): rebuild each submission on the source notebook (tests and set-up cells
+# restored from the gradebook, answers kept), then nbgrader's own checks.
+c.RebuildFromSource.source_directory = os.path.join(HERE, "source")
+c.Autograde.sanitize_preprocessors = [ClearOutput, RebuildFromSource, DeduplicateIds, OverwriteKernelspec,
+                                      OverwriteCells, CheckCellMetadata]
+# Autograde, step 2: run in the sandboxed kernel (grading/jupyter/kernels/course-sandbox), one rule per test cell.
+c.Autograde.autograde_preprocessors = [RobustExecute, StrictTestOutputs, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+os.environ["JUPYTER_PATH"] = os.pathsep.join(
+    [os.path.join(HERE, "jupyter")] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+for name in ("Execute", "RobustExecute"):
+    c[name].kernel_name = "course-sandbox"  # whatever kernel the notebook names
+    c[name].kernel_manager_class = SandboxKernelManager
+    # Every cell grades in seconds on a CPU; a course may lower this (CI: COURSE_GRADING_CELL_TIMEOUT=15).
+    c[name].timeout = int(os.environ.get("COURSE_GRADING_CELL_TIMEOUT", "60"))
+    c[name].startup_timeout = 60
+c.RobustExecute.max_output_chars = 100_000
+c.LimitOutput.max_lines = 200
+
+# Feedback: explanations and failure messages, never hidden test code.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
