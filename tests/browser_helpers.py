@@ -36,7 +36,9 @@ from pathlib import Path
 import nbformat
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# --disable-dev-shm-usage: containers give /dev/shm 64 MB, too little for a JupyterLab tab.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-dev-shm-usage"]
 SERVER_START_S = 120  # cold start on 2 shared cores, nbgrader extensions included
 KERNEL_START_S = 120
 UI_S = 90  # page load, widget rendering
@@ -82,6 +84,10 @@ def write_notebook(path: Path, sources: list[str]) -> Path:
     return path
 
 
+class PortTaken(RuntimeError):
+    pass
+
+
 class JupyterServer:
     """One JupyterLab or Notebook 7 server of this environment, for one test module."""
 
@@ -95,7 +101,17 @@ class JupyterServer:
         self.log_path = self.home / "server.log"
 
     # --- lifecycle -----------------------------------------------------------------
-    def start(self) -> "JupyterServer":
+    def start(self, attempts: int = 3) -> "JupyterServer":
+        """Start and wait until the REST API answers; a port taken meanwhile by someone else gets a new one."""
+        for attempt in range(attempts):
+            try:
+                return self._start_once()
+            except PortTaken:
+                self.port = free_port()
+                self.base = f"http://127.0.0.1:{self.port}/"
+        raise RuntimeError(f"no free port after {attempts} attempts (log: {self.log_path})")
+
+    def _start_once(self) -> "JupyterServer":
         module, _ = UIS[self.ui]
         for sub in ("config", "data", "runtime"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
@@ -113,7 +129,6 @@ class JupyterServer:
             sys.executable, "-m", module, "--no-browser",
             "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-            "--ServerApp.open_browser=False",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
             cmd.append("--allow-root")
@@ -124,6 +139,8 @@ class JupyterServer:
             wait_until(self._ready, SERVER_START_S, f"{module} to answer on {self.base} (log: {self.log_path})")
         except BaseException:
             self.stop()
+            if "already in use" in self.log_tail():
+                raise PortTaken(self.port) from None
             raise
         return self
 
@@ -245,12 +262,6 @@ class NotebookPage:
         self.first_cell_editor.click()
         for _ in range(count):
             self.page.keyboard.press("Shift+Enter")
-
-    def active_element(self) -> dict:
-        return self.page.evaluate(
-            "() => { const e = document.activeElement; return {tag: e.tagName.toLowerCase(), "
-            "type: e.type || '', text: (e.closest('label') || e).textContent.trim(), checked: !!e.checked}; }"
-        )
 
     def screenshot(self, path: Path, locator=None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
