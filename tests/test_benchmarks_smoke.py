@@ -1,0 +1,97 @@
+"""Each benchmark's quick mode runs in a subprocess and prints its results in the agreed format.
+
+Format and correctness only (no timing assertions: timings belong to benchmarks/,
+see benchmarks/README.md). Data: the real MRPC files in ../shared/data/mrpc when
+present, else a GLUE-format folder written from the course's paraphrase set.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_MRPC = REPO.parent / "shared" / "data" / "mrpc"
+RATIO = re.compile(r"^ratio (\S+) = (\S+)  \((.+)\)$", re.MULTILINE)
+pytestmark = pytest.mark.timeout(1200)  # a quick run takes well under a minute on 2 free cores
+
+
+@pytest.fixture(scope="module")
+def mrpc_dir(tmp_path_factory) -> Path:
+    if (SHARED_MRPC / "test.tsv").is_file():
+        return SHARED_MRPC
+    from course_utils.paraphrase import paraphrase_dataset
+
+    folder = tmp_path_factory.mktemp("mrpc")
+    for split, name in {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}.items():
+        with open(folder / name, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
+            writer.writerow(["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"])
+            for i, row in enumerate(paraphrase_dataset()[split]):
+                writer.writerow([row["label"], 2 * i, 2 * i + 1, row["sentence1"], row["sentence2"]])
+    return folder
+
+
+def run_benchmark(name: str, *args: str, env: dict | None = None) -> str:
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1", "TOKENIZERS_PARALLELISM": "false",
+                   **(env or {})}
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / f"{name}.py"), *args], cwd=REPO,
+                            env=environment, capture_output=True, text=True, timeout=1100)
+    assert result.returncode == 0, f"{name} failed:\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def ratios(output: str) -> dict[str, float]:
+    found = {name: float(value) for name, value, _ in RATIO.findall(output)}
+    assert all(value == value and value >= 0 for value in found.values()), found  # numbers, no NaN
+    return found
+
+
+def test_padding_quick(mrpc_dir):
+    found = ratios(run_benchmark("padding", "--quick", "--data-dir", str(mrpc_dir)))
+    for variant in ("dynamic", "grouped"):
+        assert {f"padding.{variant}.tokens", f"padding.{variant}.speedup"} <= found.keys()
+        # Padding to the batch's longest pair never needs more tokens than padding everything to 128.
+        assert found[f"padding.{variant}.tokens"] > 1.0
+
+
+def test_trainer_vs_loop_quick(mrpc_dir):
+    output = run_benchmark("trainer_vs_loop", "--data-dir", str(mrpc_dir), env={"COURSE_SMOKE": "1"})
+    assert "trainer_vs_loop.time" in ratios(output)
+    # Same initial weights, same batches, same maths: both sides end with the same mean training loss.
+    losses = [float(x) for x in re.findall(r"mean training loss (\d+\.\d+)", output)]
+    assert len(losses) == 2 and abs(losses[0] - losses[1]) < 5e-3, losses
+
+
+def test_grad_accum_quick(mrpc_dir):
+    found = ratios(run_benchmark("grad_accum", "--quick", "--data-dir", str(mrpc_dir)))
+    assert {"grad_accum.weights.max_rel_diff", "grad_accum.grad.max_rel_diff", "grad_accum.peak_memory"} <= found.keys()
+    assert found["grad_accum.grad.max_rel_diff"] < 1e-3  # accumulation is the same gradient up to rounding
+    if "grad_accum.peak_activation_memory" in found:  # CPU profiler
+        assert found["grad_accum.peak_activation_memory"] < 1.0  # micro-batches of 4 hold fewer activations
+
+
+def test_finetune_mrpc_quick(mrpc_dir):
+    output = run_benchmark("finetune_mrpc", "--quick", "--data-dir", str(mrpc_dir))
+    last = json.loads(output.strip().splitlines()[-1])
+    assert set(last) == {"accuracy", "f1", "train_seconds", "eval_seconds", "split", "examples", "checkpoint"}
+    assert last["split"] == "test" and 0 < last["examples"] <= 64
+    assert 0.0 <= last["accuracy"] <= 1.0 and 0.0 <= last["f1"] <= 1.0
+    assert last["train_seconds"] > 0 and last["eval_seconds"] > 0
+
+
+def test_report_collects_every_ratio(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import report
+
+    (tmp_path / "a.log").write_text("noise\nnote load 1.0\nratio a.x = 1.5  (one over two)\n", encoding="utf-8")
+    (tmp_path / "b.log").write_text('ratio b.y = 2  (why)\n{"accuracy": 0.8, "split": "test"}\n', encoding="utf-8")
+    text = report.render(tmp_path)
+    assert "| a | `a.x` | 1.5 | one over two |" in text and "| b | `b.y` | 2 | why |" in text
+    assert '{"accuracy": 0.8, "split": "test"}' in text and "- load 1.0" in text
