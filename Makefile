@@ -16,7 +16,7 @@ endif
 # Offline and smoke settings for the test suite: no cell may wait on the Hub.
 TEST_ENV := COURSE_SMOKE=1 HF_HUB_OFFLINE=1 TQDM_DISABLE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: help install lab test test-fast run doctor clean
+.PHONY: help install lab test run doctor sync strip clean
 .DEFAULT_GOAL := help
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make doctor   what this machine can do: versions, GPU, fp16/bf16, Hub, offline weights, data"
 	@echo "make release / autograde / feedback / grades / report   the nbgrader round trip (grading/README.md)"
 	@echo "make bench    benchmarks into build/benchmarks.md"
+	@echo "make sync     copy English code cells into the Korean lessons; make strip: clear notebook outputs"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,12 @@ run: $(STAMP)
 
 doctor: $(STAMP)
 	$(PY) -m course_utils.doctor
+
+sync: $(STAMP)
+	$(PY) tools/sync_code_cells.py
+
+strip: $(STAMP)
+	$(PY) tools/strip_notebooks.py notebooks
 
 clean:
 	rm -rf build notebooks/*/test-trainer notebooks/*/*-trainer notebooks/*/trainer_output
