@@ -274,8 +274,13 @@ def wheel(tmp_path_factory) -> Path:
     """``pip wheel --no-deps`` of the tracked and new (not ignored) files, as a clone would have them."""
     tmp = tmp_path_factory.mktemp("colab-wheel")
     src = tmp / "src"
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split("\0")
+    git = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
+                         capture_output=True, text=True)
+    if git.returncode == 0:
+        listed = git.stdout.split("\0")
+    else:  # not a git checkout (an unpacked archive): every file of the package folders
+        listed = [p.relative_to(ROOT).as_posix() for d in ("course_utils", "quizzes") for p in (ROOT / d).rglob("*")
+                  if "__pycache__" not in p.parts] + ["pyproject.toml", "README.md"]
     for rel in listed:
         if rel and rel.split("/")[0] in ("pyproject.toml", "README.md", "course_utils", "quizzes") and (ROOT / rel).is_file():
             (src / rel).parent.mkdir(parents=True, exist_ok=True)

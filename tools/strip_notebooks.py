@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Strip notebooks in place: outputs, execution counts, widget state, run timings.
 
-    python tools/strip_notebooks.py [PATH ...]          strip (default: notebooks/)
+    python tools/strip_notebooks.py [PATH ...]          strip (default: notebooks/ and grading/source/)
     python tools/strip_notebooks.py --check [PATH ...]  list notebooks that carry any; exit 1 if one does
 
 PATH is a notebook or a folder (searched recursively; .ipynb_checkpoints and
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PATHS = [ROOT / "notebooks"]
+DEFAULT_PATHS = [ROOT / "notebooks", ROOT / "grading" / "source"]  # lessons, nbgrader source assignments
 SKIP_PARTS = {".ipynb_checkpoints", "build", ".venv"}
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime")  # nbclient / jupyterlab-execute-time timings
 
@@ -73,10 +73,10 @@ def dumps(nb: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("paths", nargs="*", type=Path, help="notebooks or folders (default: notebooks/)")
+    parser.add_argument("paths", nargs="*", type=Path, help="notebooks or folders (default: notebooks/ grading/source/)")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 listing notebooks to strip")
     args = parser.parse_args(argv)
-    notebooks = find_notebooks(args.paths or DEFAULT_PATHS)
+    notebooks = find_notebooks(args.paths or [p for p in DEFAULT_PATHS if p.exists()])
     dirty = []
     for path in notebooks:
         try:
