@@ -58,6 +58,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM (and then stops its kernels) if pytest itself is killed."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def wait_until(condition, timeout: float, what: str):
     """Poll ``condition()`` until it returns something truthy; fail naming ``what``."""
     deadline = time.monotonic() + timeout
@@ -134,7 +143,7 @@ class JupyterServer:
             cmd.append("--allow-root")
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                        cwd=self.root, start_new_session=True)
+                                        cwd=self.root, start_new_session=True, preexec_fn=_die_with_parent)
         try:
             wait_until(self._ready, SERVER_START_S, f"{module} to answer on {self.base} (log: {self.log_path})")
         except BaseException:
