@@ -52,9 +52,7 @@ def bank():
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    from playwright.sync_api import expect
+    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=UI_S * 1000)  # assertions wait on the page, generously (2 shared cores)
     with sync_playwright() as playwright:
