@@ -1,7 +1,7 @@
 """The course's CPU fine-tuning recipe on GLUE MRPC: train on train.tsv, evaluate once on test.tsv.
 
     python benchmarks/finetune_mrpc.py --data-dir ../shared/data/mrpc
-    python benchmarks/finetune_mrpc.py --data-dir DIR --eval-split dev --epochs 2   # explore on dev only
+    python benchmarks/finetune_mrpc.py --data-dir DIR --eval-split dev --no-select-on-dev --epochs 2  # explore
 
 The defaults are the recipe the lessons teach in full mode (chosen on dev.tsv,
 see benchmarks/README.md). The last output line is one JSON object:
@@ -9,6 +9,7 @@ see benchmarks/README.md). The last output line is one JSON object:
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ import common  # noqa: E402
 # The full-mode recipe (selected on dev.tsv only; the reasons are in benchmarks/README.md).
 RECIPE = {
     "epochs": 3.0,
+    "select_on_dev": True,  # evaluate dev.tsv each epoch, keep the best epoch (F1), stop after 2 without gain
     "learning_rate": 1e-4,
     "batch_size": 16,
     "max_length": 128,
@@ -50,6 +52,9 @@ def add_flags(parser):
     parser.add_argument("--sampling", default="group_by_length", choices=["group_by_length", "random"],
                         help="TrainingArguments(train_sampling_strategy=...)")
     parser.add_argument("--eval-each-epoch", action="store_true", help="dev only: print dev metrics every epoch")
+    parser.add_argument("--select-on-dev", action=argparse.BooleanOptionalAction, default=RECIPE["select_on_dev"],
+                        help="evaluate dev.tsv after every epoch, keep the epoch with the best dev F1 "
+                             "(load_best_model_at_end) and stop after 2 epochs without gain (EarlyStoppingCallback)")
     parser.add_argument("--seed", type=int, default=common.SEED)
     parser.add_argument("--train-pairs", type=int, default=None,
                         help="train on a seeded random subset (a cheap proxy while exploring on dev)")
@@ -87,23 +92,27 @@ def main():
     import evaluate
     import numpy as np
     import torch
-    from transformers import AutoTokenizer, DataCollatorWithPadding, Trainer, TrainingArguments
+    from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, Trainer,
+                              TrainingArguments)
 
     import course_utils as cu
 
     raw = common.load_raw(args.data_dir)
     eval_name = "validation" if args.eval_split == "dev" else "test"
     train_raw, eval_raw = common.subset(raw["train"], args.train_pairs), raw[eval_name]
+    dev_raw = raw["validation"]
     if args.threads:
         torch.set_num_threads(args.threads)
     epochs = args.epochs
     if args.quick:
         train_raw = common.subset(train_raw, QUICK_SIZES["train"])
         eval_raw = common.subset(eval_raw, QUICK_SIZES["eval"])
+        dev_raw = common.subset(dev_raw, QUICK_SIZES["eval"])
         epochs = 1.0
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     train_set = common.tokenize(train_raw, tokenizer, args.max_length)
     eval_set = common.tokenize(eval_raw, tokenizer, args.max_length)
+    dev_set = common.tokenize(dev_raw, tokenizer, args.max_length)
     metric = evaluate.load(cu.LOCAL_GLUE_METRIC if not env.hub_online else "glue", "mrpc")
 
     def compute_metrics(eval_preds):
@@ -114,7 +123,8 @@ def main():
     optimizer = torch.optim.AdamW(parameter_groups(model, args.learning_rate, args.weight_decay,
                                                    args.layer_decay, args.head_lr_multiplier),
                                   lr=args.learning_rate)
-    per_epoch = args.eval_each_epoch and args.eval_split == "dev"
+    # Dev metrics every epoch: to watch them while exploring, or to pick the epoch (the recipe).
+    per_epoch = args.select_on_dev or (args.eval_each_epoch and args.eval_split == "dev")
     with tempfile.TemporaryDirectory() as output_dir:
         training_args = TrainingArguments(
             output_dir,
@@ -127,7 +137,10 @@ def main():
             weight_decay=args.weight_decay,
             train_sampling_strategy=args.sampling,
             eval_strategy="epoch" if per_epoch else "no",
-            save_strategy="no",
+            save_strategy="epoch" if args.select_on_dev else "no",
+            save_total_limit=1,  # the Trainer still keeps the best checkpoint
+            load_best_model_at_end=args.select_on_dev,
+            metric_for_best_model="f1",
             logging_strategy="epoch" if per_epoch else "no",
             report_to="none",
             disable_tqdm=True,
@@ -136,22 +149,27 @@ def main():
             dataloader_pin_memory=device == "cuda",
         )
         trainer = Trainer(model=model, args=training_args, train_dataset=train_set,
-                          eval_dataset=eval_set if per_epoch else None,
+                          eval_dataset=dev_set if per_epoch else None,
                           data_collator=DataCollatorWithPadding(tokenizer=tokenizer),
                           processing_class=tokenizer, compute_metrics=compute_metrics,
-                          optimizers=(optimizer, None))
+                          optimizers=(optimizer, None),
+                          callbacks=[EarlyStoppingCallback(early_stopping_patience=2)] if args.select_on_dev else None)
         common.note(common.describe_machine(device))
         common.note("recipe " + json.dumps({k: v for k, v in vars(args).items()
                                             if k not in ("quick", "data_dir", "eval_each_epoch", "threads")}))
         with common.Timer() as train_time:
             trainer.train()
         common.note(f"training: {train_time.seconds:.0f} s wall, {train_time.cpu_seconds:.0f} s CPU "
-                    f"({len(train_set)} pairs x {epochs:g} epochs)")
+                    f"({len(train_set)} pairs, {trainer.state.epoch:g} of {epochs:g} epochs"
+                    f"{', dev evaluations and checkpoints included' if per_epoch else ''})")
         if per_epoch:
             for record in trainer.state.log_history:
                 if "eval_f1" in record:
                     common.note(f"epoch {record['epoch']:.2f}: dev accuracy {record['eval_accuracy']:.4f} "
                                 f"f1 {record['eval_f1']:.4f} loss {record['eval_loss']:.4f}")
+            if args.select_on_dev:
+                common.note(f"kept the epoch with the best dev F1 ({trainer.state.best_metric:.4f}): "
+                            f"{Path(trainer.state.best_model_checkpoint).name}")
         with common.Timer() as eval_time:
             prediction = trainer.predict(eval_set)
             scores = compute_metrics((prediction.predictions, prediction.label_ids))
