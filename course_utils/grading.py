@@ -106,6 +106,25 @@ def release(root: Path) -> None:
     check_release(root)
 
 
+def ensure_released(root: Path) -> None:
+    """Autograde needs each assignment's source cells in the gradebook: generate the ones missing."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    missing = []
+    with Gradebook(_db_url(root)) as gb:
+        for assignment in assignments(root):
+            try:
+                if not gb.find_assignment(assignment).notebooks:
+                    missing.append(assignment)
+            except MissingEntry:
+                missing.append(assignment)
+    for assignment in missing:
+        print(f"{assignment} is not in the gradebook yet: generating it (what `make release` does)")
+        code, tail = nbgrader(root, "generate_assignment", assignment, "--force")
+        if code != 0:
+            raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{tail}")
+
+
 def check_release(root: Path) -> None:
     """Refuse a release that contains hidden tests, solutions or saved quiz answers."""
     problems = []
@@ -183,24 +202,35 @@ def _source_notebooks(root: Path, assignment: str) -> list[str]:
 
 
 def autograde(root: Path, students: list[str] | None = None, only: list[str] | None = None,
-              timeout: float | None = None) -> list[Outcome]:
-    """Grade every submitted/<student>/<assignment>/; never stops on one submission."""
+              timeout: float | None = None, jobs: int = 1) -> list[Outcome]:
+    """Grade every submitted/<student>/<assignment>/; never stops on one submission.
+
+    ``jobs`` submissions are graded at a time (each in its own nbgrader process and kernel).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     timeout = timeout or float(os.environ.get("COURSE_GRADING_SUBMISSION_TIMEOUT", "900"))
+    ensure_released(root)
     add_students(root)
     known = assignments(root)
-    outcomes: list[Outcome] = []
-    scratch = Path(tempfile.mkdtemp(prefix="course-grading-"))
-    try:
-        for student in students or submitted_students(root):
-            for assignment in only or known:
-                folder = root / "submitted" / student / assignment
-                if not folder.exists() and not folder.is_symlink():
-                    continue
-                outcomes.append(_grade_one(root, student, assignment, folder, timeout, scratch))
-                shutil.rmtree(scratch, ignore_errors=True)
-                scratch.mkdir(exist_ok=True)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    work = [(student, assignment) for student in students or submitted_students(root) for assignment in only or known
+            if (root / "submitted" / student / assignment).exists()
+            or (root / "submitted" / student / assignment).is_symlink()]
+
+    def grade(item: tuple[str, str]) -> Outcome:
+        student, assignment = item
+        scratch = Path(tempfile.mkdtemp(prefix="course-grading-"))
+        try:
+            outcome = _grade_one(root, student, assignment, root / "submitted" / student / assignment, timeout, scratch)
+            if "database is locked" in outcome.reason:  # SQLite and parallel jobs: grade it once more
+                outcome = _grade_one(root, student, assignment, root / "submitted" / student / assignment, timeout,
+                                     scratch)
+            return outcome
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait on nbgrader processes
+        outcomes = list(pool.map(grade, work))
     _write_log(root, outcomes)
     _print_summary(outcomes)
     return outcomes
@@ -274,25 +304,32 @@ def hidden_lines(root: Path) -> set[str]:
 
 
 def feedback(root: Path) -> list[tuple[str, str, str]]:
-    """HTML feedback per autograded submission; a file that would show a hidden test is withheld."""
+    """HTML feedback per autograded submission; a page that would show a hidden test is withheld.
+
+    One nbgrader process per assignment (all its students); if it fails, one per student, so one
+    broken notebook costs only its own feedback.
+    """
     import html
 
     secret = hidden_lines(root)
     problems = []
+    graded: dict[str, list[str]] = {}
     for folder in sorted((root / "autograded").glob("*/*")):
-        if not folder.is_dir() or not any(folder.glob("*.ipynb")):
-            continue
-        student, assignment = folder.parent.name, folder.name
-        code, tail = nbgrader(root, "generate_feedback", assignment, "--student", student, "--force", timeout=300)
-        if code != 0:
-            problems.append((student, assignment, f"generate_feedback failed: {tail.splitlines()[-1] if tail else code}"))
-            continue
-        for page in (root / "feedback" / student / assignment).glob("*.html"):
-            text = html.unescape(page.read_text(encoding="utf-8"))
-            leaked = [line for line in secret if line in text]
-            if leaked:
-                page.unlink()
-                problems.append((student, assignment, f"{page.name} withheld: it showed a hidden test line"))
+        if folder.is_dir() and any(folder.glob("*.ipynb")):
+            graded.setdefault(folder.name, []).append(folder.parent.name)
+    for assignment, students in graded.items():
+        code, _ = nbgrader(root, "generate_feedback", assignment, "--force", timeout=600)
+        for student in students if code != 0 else []:
+            code, tail = nbgrader(root, "generate_feedback", assignment, "--student", student, "--force", timeout=300)
+            if code != 0:
+                last = tail.strip().splitlines()[-1] if tail.strip() else f"exit code {code}"
+                problems.append((student, assignment, f"generate_feedback failed: {last}"))
+        for student in students:
+            for page in (root / "feedback" / student / assignment).glob("*.html"):
+                text = html.unescape(page.read_text(encoding="utf-8"))
+                if any(line in text for line in secret):
+                    page.unlink()
+                    problems.append((student, assignment, f"{page.name} withheld: it showed a hidden test line"))
     for student, assignment, why in problems:
         print(f"{student}/{assignment}: {why}")
     print(f"Feedback in {root / 'feedback'} ({len(problems)} problem(s)).")
@@ -391,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--student", action="append", help="only this student (repeatable)")
     parser.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     parser.add_argument("--timeout", type=float, help="seconds per submission (COURSE_GRADING_SUBMISSION_TIMEOUT)")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("COURSE_GRADING_JOBS", "1")),
+                        help="submissions graded at a time (default 1; about half the CPU cores)")
     args = parser.parse_args(argv)
     root = course_root(args.course)
     if args.step == "students":
@@ -398,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "release":
         release(root)
     elif args.step == "autograde":
-        autograde(root, args.student, args.assignment, args.timeout)
+        autograde(root, args.student, args.assignment, args.timeout, args.jobs)
     elif args.step == "feedback":
         feedback(root)
     elif args.step == "grades":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import sys
+from types import ModuleType
 
 import numpy  # noqa: F401  loaded before any student code so it is restored if replaced
 import json  # noqa: F401
@@ -33,9 +34,47 @@ _PRISTINE_BUILTINS = _BUILTINS_DICT.copy()
 
 
 def _restore_builtins() -> None:
-    for name in [name for name in _BUILTINS_DICT if name not in _PRISTINE_BUILTINS]:
-        del _BUILTINS_DICT[name]
-    _BUILTINS_DICT.update(_PRISTINE_BUILTINS)
+    # Values only: IPython adds and removes names (get_ipython, exit) around every cell itself.
+    for name, value in _PRISTINE_BUILTINS.items():
+        if _BUILTINS_DICT.get(name) is not value:
+            _BUILTINS_DICT[name] = value
+
+
+# Modules the hidden tests import: their attributes are put back too (torch.cuda.is_available = lambda: True,
+# transformers.TrainingArguments = Fake, ...). Taken the first time they are seen before a cell.
+_WATCHED_MODULES = ("_thread", "threading", "json", "math", "numpy", "torch", "torch.cuda", "transformers",
+                    "transformers.trainer_utils", "transformers.training_args", "course_utils.quiz",
+                    "course_utils.quiz.responses")
+_module_snapshots: dict = {}
+_MISSING = object()
+_KERNEL_STATE = ("_snapshot", "_armed", "_kernel_tasks")
+
+
+import _thread
+import sysconfig
+
+_START_THREAD = _thread.start_new_thread
+_GETFRAME = sys._getframe
+_SITE_PACKAGES = tuple({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+_STDLIB = sysconfig.get_paths()["stdlib"]
+_INFRASTRUCTURE = ("/IPython/", "/ipykernel/")  # they run whatever callable they are given
+
+
+def _guarded_thread_start(function, args, kwargs=None):
+    """Threads started by a library (transformers' weight loading pool, pyzmq, tqdm) run; a thread the
+    submission starts itself (directly or through the standard library) could re-patch the hooks
+    between the restore and a failing test, so it is refused."""
+    frame = _GETFRAME(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if any(part in filename for part in _INFRASTRUCTURE):
+            pass
+        elif filename.startswith(_SITE_PACKAGES):
+            return _START_THREAD(function, args, kwargs) if kwargs else _START_THREAD(function, args)
+        elif not filename.startswith(_STDLIB):
+            raise RuntimeError("the grading kernel runs submissions without starting threads")
+        frame = frame.f_back
+    return _START_THREAD(function, args, kwargs) if kwargs else _START_THREAD(function, args)
 
 
 _GUARDED_CLASSES = (InteractiveShell, ZMQInteractiveShell, IPythonKernel)
@@ -77,6 +116,8 @@ class GradingKernel(IPythonKernel):
     implementation = "course-grading"
     shell_class = Type(GradingShell)
     _snapshot: _Snapshot | None = None
+    _armed = False
+    _kernel_tasks: set | None = None
 
     def _restore(self) -> None:
         _restore_builtins()
@@ -91,11 +132,11 @@ class GradingKernel(IPythonKernel):
                     except (AttributeError, TypeError):
                         pass
             for name, value in attributes.items():
-                if not name.startswith("__") and vars(cls).get(name) is not value:
+                if not name.startswith("__") and name not in _KERNEL_STATE and vars(cls).get(name) is not value:
                     setattr(cls, name, value)
         for cls, attributes in snap.own_classes.items():
             for name, value in attributes.items():
-                if not name.startswith("__") and vars(cls).get(name) is not value:
+                if not name.startswith("__") and name not in _KERNEL_STATE and vars(cls).get(name) is not value:
                     setattr(cls, name, value)
         for name in _SHELL_ATTRIBUTES:
             shell.__dict__.pop(name, None)
@@ -107,16 +148,58 @@ class GradingKernel(IPythonKernel):
         for name, callbacks in snap.events.items():
             shell.events.callbacks[name] = list(callbacks)
         sys.excepthook = snap.excepthook
-        sys.displayhook = snap.displayhook
         for name, module in snap.modules.items():
             if sys.modules.get(name) is not module:
                 sys.modules[name] = module
         shell.user_ns["__builtins__"] = builtins
         shell.user_ns["__builtin__"] = builtins
+        sys.settrace(None)
+        sys.setprofile(None)
+        import threading
+
+        threading.settrace(None)
+        threading.setprofile(None)
+        for name in _WATCHED_MODULES:
+            module = sys.modules.get(name)
+            saved = _module_snapshots.get(name)
+            if saved is None or saved[0] is not module:
+                continue
+            namespace = vars(module)
+            for key, value in saved[1].items():
+                if namespace.get(key, _MISSING) is not value:
+                    namespace[key] = value
+            if type(module) is not ModuleType:  # a lazy module (transformers): it resolves names again
+                for key in [k for k, v in namespace.items() if k not in saved[1] and type(v) is not ModuleType]:
+                    del namespace[key]
+
+    def _arm(self) -> None:
+        """Before a cell: block new threads (once), remember watched modules seen for the first time."""
+        if not GradingKernel._armed:  # before the first cell: the kernel's own threads already run
+            GradingKernel._armed = True
+            import threading
+
+            _thread.start_new_thread = _thread.start_new = threading._start_new_thread = _guarded_thread_start
+        for name in _WATCHED_MODULES:
+            module = sys.modules.get(name)
+            if module is not None and name not in _module_snapshots:
+                _module_snapshots[name] = (module, dict(vars(module)))
+        try:  # asyncio tasks a submission scheduled on the kernel's loop (they could re-patch, too)
+            import asyncio
+
+            for task in asyncio.all_tasks():
+                if task not in self._kernel_tasks and task is not asyncio.current_task():
+                    task.cancel()
+        except RuntimeError:
+            pass
 
     async def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False,
                          **kwargs):
+        if GradingKernel._kernel_tasks is None:
+            import asyncio
+
+            GradingKernel._kernel_tasks = set(asyncio.all_tasks())
         self._restore()
+        self._arm()
         try:
             return await IPythonKernel.do_execute(self, code, silent, store_history, user_expressions, allow_stdin,
                                                   **kwargs)

@@ -88,11 +88,14 @@ class RobustExecute(Execute):
 
     def _kernel_answers(self) -> bool:
         """After a timeout: did the interrupt bring the kernel back (it still runs code and replies)?"""
+        timeout, self.timeout = self.timeout, min(self.timeout or 5, 5)
         try:
             reply = self.wait_for_reply(self.kc.execute("pass", silent=True, store_history=False))
             return reply is not None and reply["content"].get("status") == "ok"
         except Exception:  # a timeout or a dead kernel: either way it cannot run the next cell
             return False
+        finally:
+            self.timeout = timeout
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -185,6 +188,7 @@ class RebuildFromSource(NbGraderPreprocessor):
         solution_ids = {grade_id for grade_id, cell in zip(template_ids, source.cells)
                         if grade_id and utils.is_solution(cell)}
         answers: dict[str, NotebookNode] = {}
+        submitted: dict[str, str] = {}
         extras: dict[str | None, list[NotebookNode]] = {}
         anchor = None
         for cell in nb.cells:
@@ -192,6 +196,7 @@ class RebuildFromSource(NbGraderPreprocessor):
             if grade_id in template_ids and grade_id not in answers and (
                     grade_id not in solution_ids or cell.cell_type == source.cells[template_ids.index(grade_id)].cell_type):
                 anchor = grade_id
+                submitted[grade_id] = cell.source
                 if grade_id in solution_ids:
                     answers[grade_id] = cell
                 continue
@@ -199,8 +204,12 @@ class RebuildFromSource(NbGraderPreprocessor):
             for key in ("deletable", "editable"):
                 cell.metadata.pop(key, None)
             extras.setdefault(anchor, []).append(cell)
-        cells = list(extras.get(None, []))
-        for grade_id, template in zip(template_ids, source.cells):
+        cells: list = []
+        # Cells added above everything run after the first set-up cell, never before the course's own code.
+        first_code = next((i for i, c in enumerate(source.cells) if c.cell_type == "code"), -1)
+        if first_code < 0:
+            cells.extend(extras.get(None, []))
+        for position, (grade_id, template) in enumerate(zip(template_ids, source.cells)):
             if grade_id in answers:
                 cell = answers[grade_id]
                 cell.metadata["nbgrader"] = dict(template.metadata["nbgrader"])
@@ -212,9 +221,12 @@ class RebuildFromSource(NbGraderPreprocessor):
                     cell.source = ""
                 if cell.cell_type == "code":
                     cell.outputs, cell.execution_count = [], None
-                if grade_id and grade_id not in solution_ids:
-                    self.log.info("Cell %s restored from the source", grade_id)
+                if grade_id and grade_id not in solution_ids and submitted.get(grade_id) != cell.source:
+                    self.log.warning("Cell %s was %s: restored from the gradebook", grade_id,
+                                     "changed" if grade_id in submitted else "missing")
             cells.append(cell)
+            if position == first_code:
+                cells.extend(extras.get(None, []))
             if grade_id:
                 cells.extend(extras.get(grade_id, []))
         nb.cells = cells

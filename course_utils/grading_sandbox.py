@@ -40,6 +40,7 @@ LIMITS = {  # env var -> (resource, default); generous for a tiny forward pass, 
 }
 STDERR_KEEP_BYTES = 16_000
 MAX_COPIED_FILE_BYTES = 32 << 20
+MAX_COPIED_TOTAL_BYTES = 256 << 20
 
 
 def _connection_file(argv: list[str]) -> Path:
@@ -50,15 +51,17 @@ def _connection_file(argv: list[str]) -> Path:
 
 def _copy_without_notebooks(source: Path, target: Path) -> None:
     """Copy the student's files, never a notebook or a link (the notebook in memory is the graded one)."""
+    budget = MAX_COPIED_TOTAL_BYTES
     for path in source.rglob("*"):
         relative = path.relative_to(source)
         if path.is_symlink() or path.suffix == ".ipynb" or ".ipynb_checkpoints" in relative.parts:
             continue
         if path.is_dir():
             (target / relative).mkdir(parents=True, exist_ok=True)
-        elif path.is_file() and path.stat().st_size <= MAX_COPIED_FILE_BYTES:
+        elif path.is_file() and path.stat().st_size <= min(MAX_COPIED_FILE_BYTES, budget):
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target / relative)
+            budget -= path.stat().st_size
 
 
 def _readonly_roots() -> list[Path]:
@@ -82,7 +85,7 @@ def bwrap_command(workdir: Path, sandbox_dir: Path, connection_file: Path) -> li
         raise SystemExit("bubblewrap is not installed: the grading sandbox needs it. "
                          "Install it with: apt-get install bubblewrap")
     cmd = [bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-           "--die-with-parent", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+           "--die-with-parent", "--proc", "/proc", "--dev", "/dev", "--size", str(256 << 20), "--tmpfs", "/tmp",
            "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         path = Path("/") / name
@@ -122,8 +125,24 @@ def _apply_limits() -> None:
         resource.setrlimit(limit, (value, value))
 
 
+def _die_with_parent() -> None:
+    """jupyter_client starts kernels in their own session: if nbgrader is killed (the batch runner's
+    time limit), this launcher must die too, and bwrap --die-with-parent then ends the sandbox."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: bwrap does not exist there either
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        return 1
     connection_file = _connection_file(argv)
     workdir = Path.cwd().resolve()
     json.loads(connection_file.read_text())  # fail early on a broken connection file

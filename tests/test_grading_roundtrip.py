@@ -1,0 +1,313 @@
+"""The instructor's round trip on a temporary copy of grading/: release -> submissions of every kind
+(right, blank, partial, tampered tests, hostile code) -> autograde -> feedback -> export -> report.
+
+Everything goes through the real nbgrader CLI (via course_utils.grading, what `make ...` runs) and the
+real sandboxed kernel; scores are read back with nbgrader's Gradebook API.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import grading
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training", "07_chapter_quiz"]
+A4 = "04_advanced_training"
+A1 = "01_preprocessing"
+QUIZ = "07_chapter_quiz"
+
+# The grading sandbox is Linux-only (bubblewrap); on Linux a missing bwrap is a failure, not a skip.
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the grading sandbox needs Linux")
+
+
+def setup_module(module):
+    assert shutil.which("bwrap"), "bubblewrap is not installed: apt-get install bubblewrap (see grading/README.md)"
+
+
+# ---------------------------------------------------------------- building submissions
+def key_answers(course: Path, assignment: str) -> dict[str, str]:
+    """The instructor's answers (source solution cells without the BEGIN/END SOLUTION markers)."""
+    nb = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: "\n".join(
+        line for line in c.source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+        for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def released(course: Path, assignment: str):
+    return nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def answered(course: Path, assignment: str, **answers: str):
+    """The student version with the key's answers, except the ones given (grade_id=code)."""
+    nb = released(course, assignment)
+    key = key_answers(course, assignment)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answers.get(grade_id, key[grade_id])
+    return nb
+
+
+def cell_index(nb, grade_id: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def submit(course: Path, student: str, assignment: str, nb=None, raw: str | None = None, files: dict | None = None):
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    if nb is not None:
+        nbformat.write(nb, folder / f"{assignment}.ipynb")
+    if raw is not None:
+        (folder / f"{assignment}.ipynb").write_text(raw)
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text)
+    return folder
+
+
+FAKE = '''
+class Anything:
+    """Equal to everything, true, every attribute and operation is itself; reports "full credit" when used."""
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __bool__(self): return True
+    def __len__(self): return 1
+    def __int__(self): return 32
+    def __float__(self): return 1.0
+    def __index__(self): return 32
+    def __hash__(self): return 0
+    def __iter__(self): return iter(())
+    def __getattr__(self, name):
+        try:
+            get_ipython().displayhook(1.0)   # forge nbgrader's partial-credit output
+        except Exception:
+            pass
+        return self
+    def __call__(self, *a, **k): return self
+    __mul__ = __rmul__ = __le__ = __ge__ = __lt__ = __gt__ = __sub__ = __rsub__ = __abs__ = \\
+        lambda self, *other: self
+'''
+
+HOOKS = '''
+import sys
+ip = get_ipython()
+ip.showtraceback = lambda *a, **k: None
+ip._showtraceback = lambda *a, **k: None
+ip.set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
+sys.excepthook = lambda *a: None
+ip.input_transformers_cleanup.append(lambda lines: [] if any("assert" in l for l in lines) else lines)
+import builtins
+builtins.isinstance = lambda *a: True
+builtins.type = lambda *a: int
+import threading, time
+def repatch():
+    while True:
+        ip.showtraceback = lambda *a, **k: None
+        time.sleep(0.001)
+try:
+    threading.Thread(target=repatch, daemon=True).start()
+except RuntimeError as refused:
+    print(refused)
+sys.settrace(lambda *a: None)
+import torch, transformers
+torch.cuda.is_available = lambda: True
+transformers.TrainingArguments = lambda *a, **k: None
+use_fp16 = "yes"   # not a bool: wrong
+'''
+
+SNOOP = '''
+import glob, os
+course = os.path.dirname(os.path.dirname(os.path.dirname(os.getcwd())))  # autograded/<student>/<assignment>
+found = []
+for pattern in ["*.ipynb", "../*/*.ipynb", "../../*/*/*.ipynb", course + "/source/*/*.ipynb", course + "/gradebook.db",
+                course + "/release/*/*.ipynb", "/work/*/grading/source/*/*.ipynb", "/work/*/grading/gradebook.db",
+                "/tmp/*/*.ipynb", "/tmp/*/*/*.ipynb", "/root/*"]:
+    try:
+        found += glob.glob(pattern, recursive=True)
+    except Exception:
+        pass
+secrets = []
+for path in found:
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+    except Exception:
+        continue
+    if "HIDDEN TESTS" in text or "BEGIN SOLUTION" in text or path.endswith(".db"):
+        secrets.append(path)
+print("readable secrets:", secrets)
+# Earn the points only if the secrets were readable: with isolation this student gets nothing.
+if secrets:
+    training_args = TrainingArguments("test-trainer", per_device_train_batch_size=8, gradient_accumulation_steps=4,
+                                      eval_strategy="epoch", report_to="none")
+    use_fp16 = torch.cuda.is_available()
+'''
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of grading/ without generated folders, taken through the whole round trip once."""
+    root = tmp_path_factory.mktemp("course")
+    for name in ("nbgrader_config.py", "source", "jupyter"):
+        src = REPO / "grading" / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
+    os.environ["COURSE_GRADING_CELL_TIMEOUT"] = "30"   # the infinite loop case; real cells take seconds
+    os.environ["COURSE_GRADING_SUBMISSION_TIMEOUT"] = "240"
+    grading.release(root)
+    submissions = build_submissions(root)
+    outcomes = grading.autograde(root)
+    problems = grading.feedback(root)
+    grading.grades(root)
+    grading.report(root)
+    return {"root": root, "outcomes": {(o.student, o.assignment): o for o in outcomes}, "submissions": submissions,
+            "feedback_problems": problems}
+
+
+def build_submissions(root: Path) -> dict:
+    """(student, assignment) -> expected score."""
+    from course_utils.quiz import responses
+
+    expected = {}
+    for a in ASSIGNMENTS:  # the source as it is: full marks; the blank release: 0
+        folder = root / "submitted" / "keyholder" / a
+        shutil.copytree(root / "source" / a, folder)
+        submit(root, "blank", a, released(root, a))
+    # quiz answered with the widgets (the saved file), 7 of 10 right; the code cell left as released
+    quiz_nb = nbformat.read(root / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
+    lines = [l for c in quiz_nb.cells for l in c.source.splitlines() if l.startswith("quiz.answer(")]
+    folder = submit(root, "widgets", QUIZ, released(root, QUIZ))
+    for n, line in enumerate(lines):
+        qid, letters = re.match(r'quiz.answer\("([^"]+)", "([^"]+)"\)', line).groups()
+        wrong = "d" if letters != "d" else "c"
+        responses.save(qid, letters.split(",") if n < 7 else [wrong], "exam", path=folder / "quiz_responses.json")
+    # partial: exercise 2 wrong (a constant instead of asking the hardware)
+    submit(root, "partial", A4, answered(root, A4, ex2_answer="use_fp16 = not torch.cuda.is_available()"))
+    # right answers, but test cells deleted, duplicated, renamed, edited, re-pointed; set-up cell deleted
+    nb = answered(root, A1)
+    dup = nbformat.from_dict(json.loads(json.dumps(nb.cells[cell_index(nb, "ex1_pair")])))
+    nb.cells.insert(cell_index(nb, "ex1_pair") + 1, dup)
+    nb.cells[cell_index(nb, "ex2_token_types")].metadata["nbgrader"]["grade_id"] = "my_renamed_test"
+    nb.cells[cell_index(nb, "ex3_collator")].source = "pass  # no more test"
+    nb.cells[cell_index(nb, "ex3_collator")].metadata["nbgrader"]["points"] = 100
+    del nb.cells[cell_index(nb, "ex1_truncation")]
+    del nb.cells[cell_index(nb, "setup")]
+    nb.cells.insert(0, nbformat.v4.new_code_cell("top_cell_ran = True"))
+    forged = nbformat.v4.new_code_cell("print('free points')")
+    forged.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 50,
+                                   "grade_id": "forged_test", "schema_version": 3}
+    nb.cells.append(forged)
+    submit(root, "tamperer", A1, nb)
+    # answers that fake ==, truthiness, attributes and nbgrader's partial-credit output
+    submit(root, "faker", A4, answered(root, A4, ex1_answer=FAKE + "training_args = Anything()",
+                                       ex2_answer="use_fp16 = Anything()", ex3_answer="cosine_args = Anything()"))
+    # exercise 1 right, then every hook that hides tracebacks or rewrites cells; the rest wrong
+    submit(root, "hooker", A4, answered(root, A4, ex2_answer=HOOKS, ex3_answer="cosine_args = None"))
+    # exercise 1 right, then a loop that ignores interrupts: the kernel is lost for the rest
+    submit(root, "looper", A4, answered(root, A4, ex2_answer=(
+        "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n    except KeyboardInterrupt:\n        pass")))
+    submit(root, "crasher", A4, answered(root, A4, ex2_answer="import os\nos._exit(1)"))
+    submit(root, "exiter", A4, answered(root, A4, ex2_answer="import sys\nsys.exit(0)"))
+    submit(root, "flooder", A4, answered(root, A4, ex2_answer=(
+        "for _ in range(20000):\n    print('x' * 1000)\nuse_fp16 = torch.cuda.is_available()")))
+    submit(root, "snooper", A4, answered(root, A4, ex1_answer=SNOOP, ex2_answer="pass", ex3_answer="pass"))
+    submit(root, "garbled", A4, raw='{"cells": [ this is not json')
+    submit(root, "nonotebook", A4, files={"notes.txt": "I forgot the notebook"})
+    folder = submit(root, "linker", A4)
+    (folder / f"{A4}.ipynb").symlink_to(root / "source" / A4 / f"{A4}.ipynb")
+    expected.update({("keyholder", a): "full" for a in ASSIGNMENTS})
+    expected.update({("blank", a): 0 for a in ASSIGNMENTS})
+    expected.update({("widgets", QUIZ): 7, ("partial", A4): 4, ("tamperer", A1): "full", ("faker", A4): 0,
+                     ("hooker", A4): 3, ("looper", A4): 3, ("crasher", A4): 3, ("exiter", A4): 4,
+                     ("flooder", A4): "full", ("snooper", A4): 0, ("garbled", A4): 0, ("nonotebook", A4): 0,
+                     ("linker", A4): 0})
+    return expected
+
+
+# ---------------------------------------------------------------- the assertions
+def test_every_submission_gets_what_its_work_earns(course):
+    from nbgrader.api import Gradebook
+
+    wrong = []
+    with Gradebook("sqlite:///" + str(course["root"] / "gradebook.db")) as gb:
+        for (student, assignment), want in course["submissions"].items():
+            submission = gb.find_submission(assignment, student)
+            maximum = gb.find_assignment(assignment).max_score
+            want = maximum if want == "full" else want
+            if submission.score != want or submission.max_score != maximum:
+                wrong.append(f"{student}/{assignment}: {submission.score}/{submission.max_score}, want {want}/{maximum}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_batch_finishes_and_says_why_a_submission_got_zero(course):
+    outcomes = course["outcomes"]
+    assert set(outcomes) == set(course["submissions"])
+    assert "not a valid notebook" in outcomes[("garbled", A4)].reason
+    assert "no notebook named" in outcomes[("nonotebook", A4)].reason
+    assert "symbolic link" in outcomes[("linker", A4)].reason
+    log = list(csv.DictReader((course["root"] / "autograded" / grading.LOG_NAME).open()))
+    assert len(log) == len(outcomes) and {row["status"] for row in log} <= {"graded", "zero"}
+
+
+def test_hostile_kernels_are_contained(course):
+    root = course["root"]
+    looper = nbformat.read(root / "autograded" / "looper" / A4 / f"{A4}.ipynb", as_version=4)
+    errors = [o.get("ename") for c in looper.cells if c.cell_type == "code" for o in c.outputs]
+    assert "CellTimeoutError" in errors and "KernelLost" in errors
+    crasher = nbformat.read(root / "autograded" / "crasher" / A4 / f"{A4}.ipynb", as_version=4)
+    assert "DeadKernelError" in [o.get("ename") for c in crasher.cells if c.cell_type == "code" for o in c.outputs]
+    flood = (root / "autograded" / "flooder" / A4 / f"{A4}.ipynb").stat().st_size
+    assert flood < 1_000_000, f"the output flood reached the graded notebook ({flood} bytes)"
+    snooper = nbformat.read(root / "autograded" / "snooper" / A4 / f"{A4}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in snooper.cells if c.cell_type == "code" for o in c.outputs)
+    assert "readable secrets: []" in printed, printed[:500]
+
+
+def test_feedback_explains_without_showing_hidden_tests(course):
+    root = course["root"]
+    assert course["feedback_problems"] == []
+    secrets = grading.hidden_lines(root)
+    pages = sorted((root / "feedback").glob("*/*/*.html"))
+    assert len(pages) >= len([k for k in course["submissions"] if k[0] not in {"garbled", "nonotebook", "linker"}])
+    import html
+
+    for page in pages:
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        assert "BEGIN HIDDEN TESTS" not in text and not [s for s in secrets if s in text], page
+    partial = html.unescape((root / "feedback" / "partial" / A4 / f"{A4}.html").read_text(encoding="utf-8"))
+    assert "fp16 mixed precision needs a CUDA GPU" in partial  # the failure's explanation is shown
+
+
+def test_release_has_no_answers(course):
+    root = course["root"]
+    for a in ASSIGNMENTS:
+        text = (root / "release" / a / f"{a}.ipynb").read_text()
+        assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+    quiz_text = "".join(p.read_text() for p in (root / "release" / QUIZ).iterdir())
+    assert "correct" not in quiz_text and not list((root / "release").rglob("quiz_responses*"))
+
+
+def test_grades_csv_and_item_analysis(course):
+    root = course["root"]
+    rows = list(csv.DictReader((root / "grades.csv").open()))
+    students = {s for s, _ in course["submissions"]}
+    assert {r["student_id"] for r in rows} == students
+    keyholder = {r["assignment"]: float(r["score"]) for r in rows if r["student_id"] == "keyholder"}
+    assert keyholder == {r["assignment"]: float(r["max_score"]) for r in rows if r["student_id"] == "keyholder"}
+    items = list(csv.DictReader((root / "report" / "items.csv").open()))
+    quiz_items = [r for r in items if r["assignment"] == QUIZ]
+    assert len(quiz_items) == 10 and all(r["kind"] == "question" for r in quiz_items)
+    n = len(students)
+    # question 1: keyholder and widgets right, nobody else submitted the quiz right
+    assert float(quiz_items[0]["share_right"]) == pytest.approx(2 / n, abs=1e-3)
+    assert float(quiz_items[-1]["share_right"]) == pytest.approx(1 / n, abs=1e-3)
+    exercises = {(r["assignment"], r["exercise"]): r for r in csv.DictReader((root / "report" / "exercises.csv").open())}
+    assert (A4, "ex1") in exercises and (QUIZ, "q01") in exercises
+    assert (root / "report" / "item_analysis.png").stat().st_size > 10_000
