@@ -42,7 +42,7 @@ def _restore_builtins() -> None:
 
 # Modules the hidden tests import: their attributes are put back too (torch.cuda.is_available = lambda: True,
 # transformers.TrainingArguments = Fake, ...). Taken the first time they are seen before a cell.
-_WATCHED_MODULES = ("_thread", "threading", "json", "math", "numpy", "torch", "torch.cuda", "transformers",
+_WATCHED_MODULES = ("_thread", "threading", "os", "_posixsubprocess", "subprocess", "json", "math", "numpy", "torch", "torch.cuda", "transformers",
                     "transformers.trainer_utils", "transformers.training_args", "course_utils.quiz",
                     "course_utils.quiz.responses")
 _module_snapshots: dict = {}
@@ -60,20 +60,36 @@ _STDLIB = sysconfig.get_paths()["stdlib"]
 _INFRASTRUCTURE = ("/IPython/", "/ipykernel/")  # they run whatever callable they are given
 
 
-def _guarded_thread_start(function, args, kwargs=None):
-    """Threads started by a library (transformers' weight loading pool, pyzmq, tqdm) run; a thread the
-    submission starts itself (directly or through the standard library) could re-patch the hooks
-    between the restore and a failing test, so it is refused."""
-    frame = _GETFRAME(1)
+def _started_by_a_library() -> bool:
+    """Whether the first caller outside the standard library and IPython/ipykernel is a library."""
+    frame = _GETFRAME(2)
     while frame is not None:
         filename = frame.f_code.co_filename
         if any(part in filename for part in _INFRASTRUCTURE):
             pass
         elif filename.startswith(_SITE_PACKAGES):
-            return _START_THREAD(function, args, kwargs) if kwargs else _START_THREAD(function, args)
+            return True
         elif not filename.startswith(_STDLIB):
-            raise RuntimeError("the grading kernel runs submissions without starting threads")
+            return False
         frame = frame.f_back
+    return True
+
+
+def _guarded(original, what: str):
+    def guarded(*args, **kwargs):
+        if _started_by_a_library():
+            return original(*args, **kwargs)
+        raise RuntimeError(f"the grading kernel runs submissions without starting {what}")
+
+    return guarded
+
+
+def _guarded_thread_start(function, args, kwargs=None):
+    """Threads started by a library (transformers' weight loading pool, pyzmq, tqdm) run; a thread the
+    submission starts itself (directly or through the standard library) could re-patch the hooks
+    between the restore and a failing test, so it is refused."""
+    if not _started_by_a_library():
+        raise RuntimeError("the grading kernel runs submissions without starting threads")
     return _START_THREAD(function, args, kwargs) if kwargs else _START_THREAD(function, args)
 
 
@@ -96,7 +112,13 @@ class _Snapshot:
         self.ast = list(shell.ast_transformers)
         self.events = {name: list(callbacks) for name, callbacks in shell.events.callbacks.items()}
         self.excepthook = sys.excepthook
-        self.displayhook = sys.displayhook
+        # Objects whose methods decide what a cell reports: an instance attribute shadowing a method
+        # (kernel.session.send = ..., shell.displayhook.__call__ ...) is removed, handler tables restored.
+        self.instances = [obj for obj in (kernel, shell, kernel.session, shell.displayhook, shell.display_pub,
+                                          getattr(kernel, "iopub_socket", None)) if obj is not None]
+        self.instance_dicts = {id(obj): dict(vars(obj)) for obj in self.instances if hasattr(obj, "__dict__")}
+        self.handlers = {name: dict(getattr(kernel, name)) for name in ("shell_handlers", "control_handlers")
+                         if isinstance(getattr(kernel, name, None), dict)}
 
 
 class GradingShell(ZMQInteractiveShell):
@@ -148,6 +170,21 @@ class GradingKernel(IPythonKernel):
         for name, callbacks in snap.events.items():
             shell.events.callbacks[name] = list(callbacks)
         sys.excepthook = snap.excepthook
+        for obj in snap.instances:
+            saved = snap.instance_dicts.get(id(obj))
+            if saved is None:
+                continue
+            namespace = vars(obj)
+            for key in [k for k in namespace if k not in saved and callable(getattr(type(obj), k, None))]:
+                del namespace[key]
+            for key, value in saved.items():
+                if callable(value) and namespace.get(key, _MISSING) is not value:
+                    namespace[key] = value
+        for name, table in snap.handlers.items():
+            current = getattr(self, name)
+            if current is not None and current != table:
+                current.clear()
+                current.update(table)
         for name, module in snap.modules.items():
             if sys.modules.get(name) is not module:
                 sys.modules[name] = module
@@ -179,6 +216,16 @@ class GradingKernel(IPythonKernel):
             import threading
 
             _thread.start_new_thread = _thread.start_new = threading._start_new_thread = _guarded_thread_start
+            import os
+            import _posixsubprocess
+
+            for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "execv", "execve"):
+                if hasattr(os, name):  # a fork bomb, or a helper process outside these checks
+                    setattr(os, name, _guarded(getattr(os, name), "processes"))
+            _posixsubprocess.fork_exec = _guarded(_posixsubprocess.fork_exec, "processes")
+            import subprocess
+
+            subprocess._fork_exec = _posixsubprocess.fork_exec  # bound at import time in 3.11
         for name in _WATCHED_MODULES:
             module = sys.modules.get(name)
             if module is not None and name not in _module_snapshots:
