@@ -93,6 +93,10 @@ def add_students(root: Path) -> list[str]:
 
 
 def _db_url(root: Path) -> str:
+    """The gradebook's URL; nbgrader runs `alembic` when it creates one, so the venv's bin goes on PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     return "sqlite:///" + str(root / "gradebook.db")
 
 
@@ -345,11 +349,30 @@ def grades(root: Path) -> Path:
     return root / "grades.csv"
 
 
+def _item_labels(root: Path) -> dict:
+    """(assignment, notebook, cell) -> what the test checks, from its first comment line in the source
+    ("# Question 3: trainer.fp16 (1 point)" -> "trainer.fp16")."""
+    import re
+
+    import nbformat
+
+    labels = {}
+    for path in (root / "source").glob("*/*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            first = cell.source.splitlines()[0] if cell.source else ""
+            match = re.match(r"#\s*(?:Question \d+:\s*)?(.+?)\s*(?:\(\d+ points?\))?$", first)
+            if grade_id and match and cell.cell_type == "code":
+                labels[(path.parent.name, path.stem, grade_id)] = match.group(1)
+    return labels
+
+
 def item_analysis(root: Path) -> tuple[list[dict], list[dict]]:
     """(per item, per exercise): share of the class (every student in the gradebook) with full marks."""
     from nbgrader.api import Gradebook, MissingEntry
 
     items, exercises = [], {}
+    labels = _item_labels(root)
     with Gradebook(_db_url(root)) as gb:
         students = [s.id for s in gb.students]
         for assignment in gb.assignments:
@@ -368,9 +391,10 @@ def item_analysis(root: Path) -> tuple[list[dict], list[dict]]:
                         scores.append(score)
                         right += score >= cell.max_score
                     kind = "question" if "quiz" in assignment.name else "test"
+                    label = labels.get((assignment.name, notebook.name, cell.name), cell.name)
                     exercise = cell.name.split("_")[0]
                     n = len(students) or 1
-                    items.append({"assignment": assignment.name, "item": cell.name, "kind": kind,
+                    items.append({"assignment": assignment.name, "item": cell.name, "label": label, "kind": kind,
                                   "exercise": exercise, "max_points": cell.max_score, "students": len(students),
                                   "share_right": round(right / n, 4), "mean_points": round(sum(scores) / n, 4)})
                     key = (assignment.name, exercise)
@@ -405,7 +429,8 @@ def report(root: Path) -> Path:
                              gridspec_kw={"width_ratios": [3, 2]})
     for ax, rows, label, title in ((axes[0], items, "item", "per test cell / quiz question"),
                                    (axes[1], exercises, "exercise", "per exercise (all its tests right)")):
-        names = [f"{r['assignment']}: {r[label]}" for r in rows]
+        names = [f"{r['assignment'][:2]} {r[label]}: {r['label']}"[:70] if "label" in r else
+                 f"{r['assignment']}: {r[label]}" for r in rows]
         ax.barh(names, [r["share_right"] for r in rows],
                 color=["tab:orange" if r.get("kind") == "question" else "tab:blue" for r in rows])
         ax.invert_yaxis()
