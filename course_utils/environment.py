@@ -9,6 +9,7 @@ import random
 import socket
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -161,6 +162,8 @@ def setup(lang: str | None = None, seed: int = 42) -> CourseEnvironment:
         messages.set_language(lang)
     install_notebook_handler()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The Trainer's DataLoader asks for pinned memory; without a GPU torch warns on every run.
+    warnings.filterwarnings("ignore", message=".*pin_memory.*no accelerator is found.*")
     env = describe(seed=seed)
     seed_everything(seed)
     reason = hub_status_reason()

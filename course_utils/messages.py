@@ -79,16 +79,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "이 {name}은(는) fp16(fp16=True)을 지원하지만 bf16은 지원하지 않습니다.",
     },
     "precision_mps": {
-        "en": "Apple GPU (MPS): keep fp32; fp16/bf16 mixed precision in the Trainer targets CUDA GPUs.",
-        "ko": "Apple GPU(MPS): fp32를 그대로 쓰세요. Trainer의 fp16/bf16 혼합 정밀도는 CUDA GPU용입니다.",
+        "en": "Apple GPU (MPS): the lessons train in fp32; fp16/bf16 on MPS need a recent torch and gain far less than on a CUDA GPU.",
+        "ko": "Apple GPU(MPS): 강의는 fp32로 훈련합니다. MPS의 fp16/bf16은 최신 torch가 필요하고 CUDA GPU보다 이득이 훨씬 작습니다.",
     },
     "precision_cpu": {
-        "en": "CPU only: fp16 mixed precision needs a CUDA GPU, so the lessons train in fp32{bf16}.",
-        "ko": "CPU만 있음: fp16 혼합 정밀도는 CUDA GPU가 필요하므로 fp32로 훈련합니다{bf16}.",
+        "en": "CPU only: fp16=True speeds up only CUDA GPUs (on a CPU it silently trains in fp32), so the lessons train in fp32{bf16}.",
+        "ko": "CPU만 있음: fp16=True는 CUDA GPU에서만 빨라지므로(CPU에서는 조용히 fp32로 훈련) 강의는 fp32로 훈련합니다{bf16}.",
     },
     "precision_cpu_bf16": {
-        "en": " (bf16=True with use_cpu=True also runs; lesson 4 measures whether it helps here)",
-        "ko": "(bf16=True와 use_cpu=True 조합도 돌아갑니다. 도움이 되는지는 4강에서 측정합니다)",
+        "en": " (this CPU has bf16 instructions: bf16=True with use_cpu=True runs, and lesson 4 measures how much faster it is)",
+        "ko": "(이 CPU에는 bf16 명령어가 있어 bf16=True와 use_cpu=True 조합이 돌아갑니다. 얼마나 빨라지는지는 4강에서 측정합니다)",
     },
     "doctor_title": {"en": "Course doctor: what this machine can do", "ko": "강좌 점검(doctor): 이 컴퓨터에서 할 수 있는 것"},
     "doctor_versions": {"en": "Versions", "ko": "버전"},

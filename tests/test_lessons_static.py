@@ -104,7 +104,9 @@ def test_korean_twin_has_identical_code_cells(en):
     ko = en.parent.parent / "ko" / en.name
     assert ko.exists(), f"{ko.relative_to(ROOT)} is missing: every English lesson needs a Korean twin"
     assert cells(ko, "code") == cells(en, "code"), "code cells differ (text, count or order)"
-    prose = re.sub(r"`[^`]*`|https?://\S+|\([^)]*\)", "", "\n".join(cells(ko, "markdown")))
+    prose = "\n".join(cells(ko, "markdown"))
+    for pattern in (r"```.*?```", r"`[^`]*`", r"https?://\S+", r"\([^)]*\)"):  # code first, then parentheses
+        prose = re.sub(pattern, "", prose, flags=re.S)
     hangul = sum("\uac00" <= ch <= "\ud7a3" for ch in prose)
     latin = sum(ch.isascii() and ch.isalpha() for ch in prose)
     assert hangul > latin, "the Korean lesson's prose should be mostly Korean"

@@ -3,7 +3,9 @@
 RadioButtons (one answer) or a column of Checkboxes (several), a Submit
 button, and an HTML feedback area with the CSS class ``course-quiz-feedback``.
 Core widgets render in JupyterLab 4, Notebook 7, VS Code and Colab; every
-control is a native input with a label, so keyboard and screen readers work.
+control is a native input with a label, so screen readers name it and Tab /
+Space reach and pick every choice (arrow keys do not move between radio
+choices in JupyterLab 4: ipywidgets#3912; tests/test_browser.py checks it).
 Answers go to quiz_responses.json on every Submit (responses.py).
 """
 from __future__ import annotations
