@@ -52,7 +52,7 @@ sync: $(STAMP)
 	$(PY) tools/sync_code_cells.py
 
 strip: $(STAMP)
-	$(PY) tools/strip_notebooks.py notebooks
+	$(PY) tools/strip_notebooks.py
 
 clean:
 	rm -rf build notebooks/*/test-trainer notebooks/*/*-trainer notebooks/*/trainer_output
