@@ -98,17 +98,21 @@ class RobustExecute(Execute):
             self.timeout = timeout
 
     def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "error":  # errors decide the grade: always kept
+            return super().output(outs, msg, display_id, cell_index)
         content = msg.get("content", {})
         size = len(str(content.get("text", ""))) + len(str(content.get("data", "")))
         used = self._output_chars.get(cell_index, 0)
         self._output_chars[cell_index] = used + size
-        if msg["msg_type"] != "error" and used + size > self.max_output_chars:
-            if used <= self.max_output_chars:
-                outs.append(NotebookNode(output_type="stream", name="stderr",
-                                         text=f"\n[grader: output beyond {self.max_output_chars} characters dropped]\n"))
-                self._output_chars[cell_index] = self.max_output_chars + 1 + size
-            return None
-        return super().output(outs, msg, display_id, cell_index)
+        if used + size <= self.max_output_chars:
+            return super().output(outs, msg, display_id, cell_index)
+        if used < self.max_output_chars:  # the first message over the limit: keep its head, then a note
+            if msg["msg_type"] == "stream":
+                content["text"] = str(content.get("text", ""))[: self.max_output_chars - used]
+                super().output(outs, msg, display_id, cell_index)
+            outs.append(NotebookNode(output_type="stream", name="stderr",
+                                     text=f"\n[grader: output beyond {self.max_output_chars} characters dropped]\n"))
+        return None
 
 
 class HideHiddenTests(NbGraderPreprocessor):

@@ -173,14 +173,19 @@ def course(tmp_path_factory):
     for name in ("nbgrader_config.py", "source", "jupyter"):
         src = REPO / "grading" / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
+    saved = {name: os.environ.get(name) for name in ("COURSE_GRADING_CELL_TIMEOUT", "COURSE_GRADING_SUBMISSION_TIMEOUT")}
     os.environ["COURSE_GRADING_CELL_TIMEOUT"] = "30"   # the infinite loop case; real cells take seconds
     os.environ["COURSE_GRADING_SUBMISSION_TIMEOUT"] = "240"
-    grading.release(root)
-    submissions = build_submissions(root)
-    outcomes = grading.autograde(root)
-    problems = grading.feedback(root)
-    grading.grades(root)
-    grading.report(root)
+    try:
+        grading.release(root)
+        submissions = build_submissions(root)
+        outcomes = grading.autograde(root)
+        problems = grading.feedback(root)
+        grading.grades(root)
+        grading.report(root)
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
     return {"root": root, "outcomes": {(o.student, o.assignment): o for o in outcomes}, "submissions": submissions,
             "feedback_problems": problems}
 
@@ -279,6 +284,9 @@ def test_hostile_kernels_are_contained(course):
     assert "DeadKernelError" in [o.get("ename") for c in crasher.cells if c.cell_type == "code" for o in c.outputs]
     flood = (root / "autograded" / "flooder" / A4 / f"{A4}.ipynb").stat().st_size
     assert flood < 1_000_000, f"the output flood reached the graded notebook ({flood} bytes)"
+    flooder = nbformat.read(root / "autograded" / "flooder" / A4 / f"{A4}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in flooder.cells if c.cell_type == "code" for o in c.outputs)
+    assert "x" * 1000 in printed, "the head of a flood is kept"
     snooper = nbformat.read(root / "autograded" / "snooper" / A4 / f"{A4}.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in snooper.cells if c.cell_type == "code" for o in c.outputs)
     assert "readable secrets: []" in printed, printed[:500]
