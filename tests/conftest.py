@@ -32,3 +32,13 @@ def fresh_probe(monkeypatch):
     monkeypatch.setattr(environment, "_hub_state", None)
     yield environment
     environment.go_offline()  # the rest of the suite runs offline, as in CI
+
+
+@pytest.fixture(autouse=True)
+def _restore_language():
+    """setup(lang=...) and set_language() are per-kernel state: undo them after each test."""
+    from course_utils import messages
+
+    saved = messages._language
+    yield
+    messages._language = saved
