@@ -43,7 +43,7 @@ def render(folder: Path) -> str:
            "| benchmark | ratio | value | meaning |", "| --- | --- | --- | --- |"]
     for name, result in parsed.items():
         for ratio_name, value, meaning in result["ratios"]:
-            out.append(f"| {name} | `{ratio_name}` | {value} | {meaning.replace('|', '/')} |")
+            out.append(f"| {name} | `{ratio_name}` | {value} | {meaning.replace('|', r'\|')} |")
     for name, result in parsed.items():
         if result["json"] is not None:
             out += ["", f"## {name}: result", "", "```json", result["last_line"], "```"]
