@@ -43,7 +43,8 @@ def render(folder: Path) -> str:
            "| benchmark | ratio | value | meaning |", "| --- | --- | --- | --- |"]
     for name, result in parsed.items():
         for ratio_name, value, meaning in result["ratios"]:
-            out.append(f"| {name} | `{ratio_name}` | {value} | {meaning.replace('|', r'\|')} |")
+            cell = meaning.replace("|", "\\|")  # a pipe would end the Markdown cell
+            out.append(f"| {name} | `{ratio_name}` | {value} | {cell} |")
     for name, result in parsed.items():
         if result["json"] is not None:
             out += ["", f"## {name}: result", "", "```json", result["last_line"], "```"]
