@@ -1,6 +1,7 @@
 """`make run`: execute every lesson headless; executed copies and HTML go to build/lessons/.
 
-Usage: python tools/run_lessons.py notebooks/en [notebooks/ko ...] (COURSE_SMOKE=1 for smoke size).
+Usage: python tools/run_lessons.py notebooks/en [notebooks/ko/03_evaluation.ipynb ...] (folders or
+lessons; COURSE_SMOKE=1 for smoke size).
 Prints the time each lesson took and exits non-zero if any lesson failed.
 """
 from __future__ import annotations
@@ -39,8 +40,9 @@ def run(notebook: Path) -> tuple[float, str]:
 def main(folders: list[str]) -> int:
     failures = 0
     rows = []
-    for folder in folders or ["notebooks/en"]:
-        for notebook in sorted(Path(folder).glob("*.ipynb")):
+    for target in folders or ["notebooks/en"]:
+        target = Path(target)
+        for notebook in [target] if target.suffix == ".ipynb" else sorted(target.glob("*.ipynb")):
             seconds, status = run(notebook.resolve())
             failures += status != "ok"
             rows.append(f"{notebook}  {seconds:7.1f} s  {status}")
