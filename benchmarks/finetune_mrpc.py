@@ -148,9 +148,10 @@ def main():
             fp16=device == "cuda",
             dataloader_pin_memory=device == "cuda",
         )
+        data_collator = DataCollatorWithPadding(tokenizer=tokenizer)
         trainer = Trainer(model=model, args=training_args, train_dataset=train_set,
                           eval_dataset=dev_set if per_epoch else None,
-                          data_collator=DataCollatorWithPadding(tokenizer=tokenizer),
+                          data_collator=data_collator,
                           processing_class=tokenizer, compute_metrics=compute_metrics,
                           optimizers=(optimizer, None),
                           callbacks=[EarlyStoppingCallback(early_stopping_patience=2)] if args.select_on_dev else None)
