@@ -153,12 +153,7 @@ def setup(lang: str | None = None, seed: int = 42) -> CourseEnvironment:
     """
     from .precision import precision_advice
 
-    # The learner's language: argument, else COURSE_LANG, else the lesson's own.
-    if lang is None and not os.environ.get("COURSE_LANG"):
-        from .language import lesson_language
-
-        lang = lesson_language()
-    if lang is not None:
+    if lang is not None:  # otherwise messages.get_language(): COURSE_LANG, else the lesson's folder
         messages.set_language(lang)
     install_notebook_handler()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -124,11 +124,15 @@ def set_language(lang: str | None) -> str:
 
 
 def get_language() -> str:
-    """The current language: set_language(), else COURSE_LANG, else 'en'."""
+    """The learner's language: set_language(), else COURSE_LANG, else the lesson's folder, else 'en'."""
     if _language:
         return _language
     env = os.environ.get("COURSE_LANG", "").strip().lower()[:2]
-    return env if env in LANGUAGES else "en"
+    if env in LANGUAGES:
+        return env
+    from .language import lesson_language
+
+    return lesson_language() or "en"
 
 
 def text(key: str, lang: str | None = None, **fields) -> str:

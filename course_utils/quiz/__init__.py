@@ -31,18 +31,13 @@ _session = {"mode": "practice", "questions": None}
 
 def language(lang: str | None = None) -> str:
     """lang=, else course_utils.set_language()/COURSE_LANG, else the lesson's folder (notebooks/ko), else English."""
-    import os
-
     from .. import messages
-    from ..language import lesson_language
 
     if lang is not None:
         if lang not in LANGS:
             raise CourseError(f"Unknown quiz language {lang!r}: use 'en' or 'ko'.")
         return lang
-    if getattr(messages, "_language", None) or os.environ.get("COURSE_LANG", "").strip().lower()[:2] in LANGS:
-        return messages.get_language()
-    return lesson_language() or messages.get_language()
+    return messages.get_language()
 
 
 def _bank(questions) -> Bank:
