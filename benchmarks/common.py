@@ -18,8 +18,6 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MRPC_DIR = REPO_ROOT.parent / "shared" / "data" / "mrpc"
 SEED = 42
-if str(REPO_ROOT) not in sys.path:  # course_utils of this checkout, also while it is not pip-installed
-    sys.path.append(str(REPO_ROOT))
 
 
 def parse_args(description: str, extra=None) -> argparse.Namespace:
