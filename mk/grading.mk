@@ -1,10 +1,17 @@
 # The nbgrader round trip (grading/README.md). Each target is one command; plain `nbgrader ...`
-# run from grading/ uses the same configuration (grading/nbgrader_config.py).
-GRADING := $(PY) -m course_utils.grading --course grading
+# run from the course folder uses the same configuration (its nbgrader_config.py).
+# The course folder: COURSE_GRADING_DIR (a private copy made by `make instructor-init DEST=...`), else
+# the example course in grading/.
+COURSE_GRADING_DIR ?= grading
+GRADING := $(PY) -m course_utils.grading --course $(COURSE_GRADING_DIR)
 # Submissions graded at a time by `make autograde` (e.g. make autograde JOBS=4 on an 8-core machine).
 JOBS ?= 1
 
-.PHONY: release autograde feedback grades report
+.PHONY: release autograde feedback grades report instructor-init
+
+instructor-init: $(STAMP)
+	@test -n "$(DEST)" || { echo "make instructor-init DEST=/path/outside/the/repository"; exit 2; }
+	$(PY) -m course_utils.grading init "$(DEST)"
 
 release: $(STAMP)
 	$(GRADING) release

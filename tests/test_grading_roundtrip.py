@@ -17,7 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import grading
+from course_utils.grading import autograde as grading_autograde
+from course_utils.grading import course as grading_course
+from course_utils.grading import feedback as grading_feedback
+from course_utils.grading import report as grading_report
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training", "07_chapter_quiz"]
@@ -166,6 +169,111 @@ if secrets:
 '''
 
 
+# ---- attacks of the security issue: each writes its own payload, none may earn what it did not do
+CANARY = "grader-canary-7f3a9c"   # an environment variable of the grading host: must never reach a sandbox
+
+# Files a submission brings besides its notebook, named like the grader's own packages: on a host that
+# imports them (a launcher with the submission as working directory) they would run as the instructor.
+HOST_IMPORT = "import pathlib\npathlib.Path({marker!r}).write_text('ran on the grading host')\n"
+
+# No answers, only code that tries to decide its own verdict (each attempt guarded: one failing must not
+# stop the others). Every test must still fail: the checks run outside this kernel on plain values.
+VERDICT = r"""
+import gc, signal, sys, types
+def attempt(f):
+    try:
+        f()
+    except Exception as e:
+        print("attempt refused:", type(e).__name__)
+def class_send():
+    import jupyter_client.session as s
+    original = s.Session.send
+    def send(self, stream, msg_or_type, content=None, *a, **k):
+        if msg_or_type == "error":
+            return None
+        if isinstance(content, dict) and content.get("status") == "error":
+            content = {**content, "status": "ok"}
+        return original(self, stream, msg_or_type, content, *a, **k)
+    s.Session.send = send
+attempt(class_send)
+attempt(lambda: setattr(type(get_ipython().kernel), "_restore", lambda self: None))
+def rebind(*args):
+    ns = get_ipython().user_ns
+    ns["send"] = lambda **values: None
+    ns["type_name"] = lambda obj: "transformers.training_args.TrainingArguments"
+    ns["_b"] = types.SimpleNamespace(type=lambda o: int, int=int, all=lambda *a: True)
+attempt(lambda: gc.callbacks.append(rebind))
+attempt(lambda: signal.signal(signal.SIGALRM, rebind))
+attempt(lambda: signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005))
+def fake_export():
+    fake = types.ModuleType("course_utils.grading.export")
+    fake.type_name = lambda obj: "builtins.int"
+    fake.send = lambda **values: get_ipython().display_pub.publish(
+        {"application/vnd.course-grading.values+json": {"anything": True}})
+    sys.modules["course_utils.grading.export"] = fake
+attempt(fake_export)
+def swap_code():
+    import transformers
+    def ok(*a, **k):
+        return None
+    transformers.TrainingArguments.__init__.__code__ = ok.__code__
+attempt(swap_code)
+"""
+
+# Right answers, plus every way to carry the hidden tests (and the grader's environment) to the feedback.
+LEAK = r"""
+import base64, os, sys
+def _steal(*args):
+    try:
+        frame = sys._getframe(1)
+        text = "\n".join(get_ipython().user_ns.get("_ih", [])[-1:])
+        while frame is not None:
+            text += repr(frame.f_code.co_consts)
+            frame = frame.f_back
+        encoded = base64.b64encode(text.encode()).decode()
+        stolen.append(encoded)
+        print(encoded)
+        sys.stderr.write(text)
+        os.write(2, text.encode())
+    except Exception as e:
+        print("steal failed", e)
+stolen = []
+def _audit(event, args):
+    if event == "compile" and args and isinstance(args[0], (str, bytes)) and b"send(" in (
+            args[0] if isinstance(args[0], bytes) else args[0].encode()):
+        os.write(2, base64.b64encode(args[0] if isinstance(args[0], bytes) else args[0].encode()))
+sys.addaudithook(_audit)
+for name in ("/proc/1/environ", "/proc/self/environ", "/proc/2/environ"):
+    try:
+        print(name, open(name, "rb").read()[:4000])
+    except OSError as e:
+        print(name, "unreadable", e.errno)
+def tokenize_function(example):
+    _steal()
+    return tokenizer(example["sentence1"], example["sentence2"], truncation=True)
+"""
+LEAK_LATER = 'print("later:", stolen)\nencoded = tokenizer(pairs["sentence1"][0], pairs["sentence2"][0])\n' \
+             'n_second_sentence_tokens = sum(encoded["token_type_ids"])'
+
+# Right answers, plus every kind of output flood, a disk filler and a process through ctypes.
+LIMITS = r"""
+handle = display("start", display_id=True)
+for _ in range(300):
+    handle.update("u" * 100_000)          # 30 MB of update_display_data
+for where in ("big.bin", "/tmp/big.bin"):
+    try:
+        with open(where, "wb") as f:
+            for _ in range(700):
+                f.write(b"0" * (1 << 20))   # 700 MB
+        print(where, "written")
+    except OSError as e:
+        print(where, "stopped at", os.path.getsize(where) >> 20, "MB:", e.strerror)
+import ctypes
+print("ctypes fork:", ctypes.CDLL(None).fork())
+use_fp16 = torch.cuda.is_available()
+"""
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A copy of grading/ without generated folders, taken through the whole round trip once."""
@@ -174,18 +282,20 @@ def course(tmp_path_factory):
         src = REPO / "grading" / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
     saved = {name: os.environ.get(name) for name in ("COURSE_GRADING_CELL_TIMEOUT", "COURSE_GRADING_SUBMISSION_TIMEOUT")}
-    os.environ["COURSE_GRADING_CELL_TIMEOUT"] = "30"   # the infinite loop case; real cells take seconds
+    os.environ["COURSE_GRADING_CELL_TIMEOUT"] = "45"   # the infinite loop case; real cells take seconds
     os.environ["COURSE_GRADING_SUBMISSION_TIMEOUT"] = "240"
+    os.environ["COURSE_GRADER_CANARY"] = CANARY
     try:
-        grading.release(root)
+        grading_course.release(root)
         submissions = build_submissions(root)
-        outcomes = grading.autograde(root)
-        problems = grading.feedback(root)
-        grading.grades(root)
-        grading.report(root)
+        outcomes = grading_autograde.autograde(root, jobs=2)
+        problems = grading_feedback.feedback(root)
+        grading_report.grades(root)
+        grading_report.report(root)
     finally:
         for name, value in saved.items():
             os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+        os.environ.pop("COURSE_GRADER_CANARY", None)
     return {"root": root, "outcomes": {(o.student, o.assignment): o for o in outcomes}, "submissions": submissions,
             "feedback_problems": problems}
 
@@ -241,6 +351,38 @@ def build_submissions(root: Path) -> dict:
     submit(root, "nonotebook", A4, files={"notes.txt": "I forgot the notebook"})
     folder = submit(root, "linker", A4)
     (folder / f"{A4}.ipynb").symlink_to(root / "source" / A4 / f"{A4}.ipynb")
+    # ---- the security issue's attack classes, and two honest students who must keep their points
+    marker = root / "HOST_CODE_RAN"
+    files = {name: HOST_IMPORT.format(marker=str(marker)) for name in
+             ("course_utils/__init__.py", "nbgrader/__init__.py", "jupyter_client/__init__.py", "sitecustomize.py",
+              "usercustomize.py", "traitlets.py", "ipykernel_launcher.py")}
+    folder = submit(root, "hostimport", A1, answered(root, A1))
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    submit(root, "verdictfaker", A4, answered(root, A4, ex1_answer=VERDICT, ex2_answer="pass", ex3_answer="pass"))
+    submit(root, "leaker", A1, answered(root, A1, ex1_answer=LEAK, ex2_answer=LEAK_LATER))
+    flood_cell = nbformat.v4.new_code_cell('raise ValueError("e" * 30_000_000)')  # an error flood, added cell
+    nb = answered(root, A4, ex2_answer="import os\n" + LIMITS)
+    nb.cells.insert(cell_index(nb, "ex2_answer") + 1, flood_cell)
+    submit(root, "overflower", A4, nb)
+    # honest: the answer cell deleted (VS Code ignores deletable: false) and retyped as a new, plain cell
+    nb = answered(root, A1)
+    at = cell_index(nb, "ex1_answer")
+    retyped = nbformat.v4.new_code_cell(nb.cells[at].source)
+    nb.cells[at] = retyped
+    submit(root, "retyper", A1, nb)
+    # honest: exercise 2 done first (its section moved above exercise 1), exercise 1 uses what it defined
+    nb = answered(root, A4, ex2_answer="use_fp16 = torch.cuda.is_available()\nMICRO_BATCH = 8",
+                  ex1_answer=('training_args = TrainingArguments("test-trainer", per_device_train_batch_size=MICRO_BATCH,'
+                              ' gradient_accumulation_steps=32 // MICRO_BATCH, eval_strategy="epoch", report_to="none")'))
+    section2 = [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("ex2")]
+    nb.cells = [cell for cell in nb.cells if cell not in section2]
+    first = cell_index(nb, "ex1_text")
+    nb.cells[first:first] = section2
+    submit(root, "reorderer", A4, nb)
+    expected.update({("hostimport", A1): "full", ("verdictfaker", A4): 0, ("leaker", A1): "full",
+                     ("overflower", A4): "full", ("retyper", A1): "full", ("reorderer", A4): "full"})
     expected.update({("keyholder", a): "full" for a in ASSIGNMENTS})
     expected.update({("blank", a): 0 for a in ASSIGNMENTS})
     expected.update({("widgets", QUIZ): 7, ("partial", A4): 4, ("tamperer", A1): "full", ("faker", A4): 0,
@@ -271,8 +413,31 @@ def test_the_batch_finishes_and_says_why_a_submission_got_zero(course):
     assert "not a valid notebook" in outcomes[("garbled", A4)].reason
     assert "no notebook named" in outcomes[("nonotebook", A4)].reason
     assert "symbolic link" in outcomes[("linker", A4)].reason
-    log = list(csv.DictReader((course["root"] / "autograded" / grading.LOG_NAME).open()))
+    log = list(csv.DictReader((course["root"] / "autograded" / grading_autograde.LOG_NAME).open()))
     assert len(log) == len(outcomes) and {row["status"] for row in log} <= {"graded", "zero"}
+    assert "course_utils/" in outcomes[("hostimport", A1)].dropped and "sitecustomize.py" in \
+        outcomes[("hostimport", A1)].dropped, outcomes[("hostimport", A1)]
+
+
+def test_nothing_from_a_submission_runs_outside_the_sandbox(course):
+    root = course["root"]
+    assert not (root / "HOST_CODE_RAN").exists(), "a file of the submission was imported on the grading host"
+    graded = root / "autograded" / "hostimport" / A1
+    assert not (graded / "course_utils").exists() and not (graded / "sitecustomize.py").exists()
+
+
+def test_the_sandbox_shows_nothing_of_the_grader_and_holds_its_limits(course):
+    root = course["root"]
+    leaker = (root / "autograded" / "leaker" / A1 / f"{A1}.ipynb").read_text()
+    assert "/proc/1/environ" in leaker and CANARY not in leaker, "the grader's environment reached the sandbox"
+    overflower = root / "autograded" / "overflower" / A4 / f"{A4}.ipynb"
+    assert overflower.stat().st_size < 2_500_000, f"{overflower.stat().st_size} bytes: an output budget leaked"
+    printed = "".join(str(o.get("text", "")) for c in nbformat.read(overflower, as_version=4).cells
+                      if c.cell_type == "code" for o in c.outputs)
+    assert "big.bin stopped at" in printed and "/tmp/big.bin stopped at" in printed, printed[-2000:]
+    assert "ctypes fork: -1" in printed, "a submission started a process through ctypes"
+    for page in (root / "feedback" / "overflower").rglob("*.html"):
+        assert page.stat().st_size < 1_000_000
 
 
 def test_hostile_kernels_are_contained(course):
@@ -295,7 +460,7 @@ def test_hostile_kernels_are_contained(course):
 def test_feedback_explains_without_showing_hidden_tests(course):
     root = course["root"]
     assert course["feedback_problems"] == []
-    secrets = grading.hidden_lines(root)
+    secrets = grading_feedback.hidden_lines(root)
     pages = sorted((root / "feedback").glob("*/*/*.html"))
     assert len(pages) >= len([k for k in course["submissions"] if k[0] not in {"garbled", "nonotebook", "linker"}])
     import html
@@ -303,6 +468,12 @@ def test_feedback_explains_without_showing_hidden_tests(course):
     for page in pages:
         text = html.unescape(page.read_text(encoding="utf-8"))
         assert "BEGIN HIDDEN TESTS" not in text and not [s for s in secrets if s in text], page
+    files = [p for p in (root / "feedback").rglob("*") if p.is_file()]
+    assert files and all(p.suffix == ".html" for p in files), [str(p) for p in files if p.suffix != ".html"]
+    for page in pages:  # also encoded: base64, hex, reversed, ...
+        assert not grading_feedback.leaks(page.read_text(encoding="utf-8"), secrets), page
+    leaker = html.unescape((root / "feedback" / "leaker" / A1 / f"{A1}.html").read_text(encoding="utf-8"))
+    assert CANARY not in leaker and "passed" in leaker
     partial = html.unescape((root / "feedback" / "partial" / A4 / f"{A4}.html").read_text(encoding="utf-8"))
     assert "fp16 mixed precision needs a CUDA GPU" in partial  # the failure's explanation is shown
 
@@ -333,3 +504,63 @@ def test_grades_csv_and_item_analysis(course):
     exercises = {(r["assignment"], r["exercise"]): r for r in csv.DictReader((root / "report" / "exercises.csv").open())}
     assert (A4, "ex1") in exercises and (QUIZ, "q01") in exercises
     assert (root / "report" / "item_analysis.png").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- a grader failure is never a grade
+def _copy_course(course, tmp_path) -> Path:
+    copy = tmp_path / "course"
+    shutil.copytree(course["root"], copy, ignore=shutil.ignore_patterns("autograded", "feedback", "logs"))
+    return copy
+
+
+def _scores(root: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        return {(s.student.id, s.assignment.name): s.score for a in gb.assignments for s in a.submissions}
+
+
+def _cli(root: Path, *args, path: str | None = None, timeout: float = 600):
+    import subprocess
+    import time
+
+    env = {**os.environ, "COURSE_GRADING_CELL_TIMEOUT": "30"}
+    if path is not None:
+        env["PATH"] = path
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "course_utils.grading", "autograde", "--course", str(root), *args],
+                            capture_output=True, text=True, env=env, timeout=timeout)
+    return result, time.monotonic() - start
+
+
+def test_without_bubblewrap_autograde_stops_at_once_and_grades_nothing(course, tmp_path):
+    root = _copy_course(course, tmp_path)
+    submit(root, "newcomer", A4, answered(root, A4))
+    before = _scores(root)
+    no_bwrap = tmp_path / "bin"
+    no_bwrap.mkdir()
+    for tool in ("python", "python3", "alembic"):
+        source = Path(sys.executable).parent / tool
+        if source.exists():
+            (no_bwrap / tool).symlink_to(source)
+    result, seconds = _cli(root, path=str(no_bwrap))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and seconds < 60, (result.returncode, seconds, output[-1000:])
+    assert "bubblewrap is not installed" in output and "apt-get install bubblewrap" in output, output[-1000:]
+    assert _scores(root) == before and not (root / "autograded" / "newcomer").exists()
+
+
+def test_a_kernel_that_cannot_start_is_not_graded_and_stores_no_score(course, tmp_path):
+    root = _copy_course(course, tmp_path)
+    spec = root / "jupyter" / "kernels" / "course-sandbox" / "kernel.json"
+    broken = json.loads(spec.read_text())
+    broken["argv"] = ["python", "-I", "-c", "raise SystemExit('the sandbox failed to start')"]
+    spec.write_text(json.dumps(broken))
+    submit(root, "newcomer", A4, answered(root, A4))
+    before = _scores(root)
+    result, _ = _cli(root, "--student", "newcomer", "--timeout", "200")
+    assert result.returncode == 3, result.stdout[-2000:] + result.stderr[-2000:]
+    rows = list(csv.DictReader((root / "autograded" / grading_autograde.LOG_NAME).open()))
+    assert [(r["student"], r["status"]) for r in rows] == [("newcomer", "not graded")], rows
+    assert rows[0]["reason"].startswith("the grader failed"), rows
+    assert _scores(root) == before, "a grader failure was stored as a score"

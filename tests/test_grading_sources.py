@@ -15,6 +15,11 @@ import pytest
 import yaml
 
 from course_utils import quiz
+from course_utils.grading.checks import HIDDEN_BEGIN, HIDDEN_END, split_test
+
+
+def hidden_part_with_marker(source: str) -> str:
+    return source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
 
 GRADING = Path(__file__).resolve().parent.parent / "grading"
 SOURCES = sorted(GRADING.glob("source/*/*.ipynb"))
@@ -43,8 +48,11 @@ def test_every_cell_is_an_nbgrader_cell(path):
             assert meta["locked"] and meta["points"] > 0, meta["grade_id"]
             assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source, \
                 f"{meta['grade_id']}: every test cell has hidden tests"
-            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1]
-            assert "_b.type(" in hidden, f"{meta['grade_id']}: hidden tests check exact types"
+            exported, check = split_test(hidden_part_with_marker(cell.source))
+            assert check.strip() and "send(" in exported and "assert" not in exported, \
+                f"{meta['grade_id']}: the hidden test sends plain values (send) and judges them after ### CHECK"
+            assert "send(" not in check and "import course_utils" not in check, \
+                f"{meta['grade_id']}: the check runs outside the kernel, on `data` alone"
         else:
             assert meta["locked"], f"{meta['grade_id']}: text and set-up cells are read-only"
 
@@ -54,8 +62,8 @@ def quiz_key() -> dict[str, list[str]]:
     nb = nbformat.read(QUIZ / "07_chapter_quiz.ipynb", as_version=4)
     key = {}
     for cell in nb.cells:
-        qid = re.search(r'quiz\.load_responses\(\)\.get\("([^"]+)"\)', cell.source)
-        letters = re.search(r"_b\.sorted\(_given\) == (\[[^\]]*\])", cell.source)
+        qid = re.search(r'load_responses\(\)\.get\("([^"]+)"\)', cell.source)
+        letters = re.search(r"sorted\(answer\) == (\[[^\]]*\])", cell.source)
         if qid and letters:
             key[qid.group(1)] = ast.literal_eval(letters.group(1))
     return key

@@ -1,16 +1,19 @@
-"""The IPython kernel nbgrader grades with (started by course_utils.grading_sandbox, grading/README.md).
+"""The IPython kernel nbgrader grades with (started inside the sandbox by course_utils.grading.sandbox).
+
+An extra layer, not the wall: verdicts are decided outside this kernel
+(course_utils.grading.judge, on the plain values a test sends), so nothing here
+has to hold for a grade to be right. It keeps honest output honest and makes
+the obvious tricks fail loudly.
 
 Before every cell it puts back what a submission may have patched to hide a
 failing test or to fake a check: the traceback display (``showtraceback``,
 ``_showtraceback``, ``set_custom_exc``/``CustomTB``), ``sys.excepthook``,
 input and AST transformers, IPython event callbacks added by the student,
 the ``builtins`` module, ``__builtins__`` in the user namespace, and modules
-that were loaded when the kernel started (numpy, json, ...). Hidden tests
-then use ``import builtins as _b; _b.type(x) is _b.int``: exact types, so an
-object that fakes ``==``, truthiness or attributes fails.
+that were loaded when the kernel started (numpy, json, ...).
 
-This raises the bar; it is not a proof: code running in the same process can
-still attack the kernel itself (see grading/README.md, "What it does not cover").
+Code running in the same process can still attack the kernel itself; that is why
+the checks do not run here (grading/README.md, "What it does not cover").
 ipykernel has no such mode, so this module is written by hand.
 """
 from __future__ import annotations

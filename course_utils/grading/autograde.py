@@ -1,0 +1,244 @@
+"""`make autograde`: every submission graded in its own nbgrader process; a batch never stops on one.
+
+Before anything is written, the sandbox must start here (``sandbox.preflight``):
+without it the command stops with one line and exit code 2, and the gradebook is
+untouched. Then, per submission (student x assignment):
+
+* **staging**: only the notebook(s) of the assignment and the declared files
+  (``sandbox.DECLARED_FILES``, nbgrader's ``timestamp.txt``) are copied from
+  ``submitted/<student>/<assignment>/`` into a private folder that nbgrader reads
+  instead; everything else is dropped and named in the log. Nothing of a
+  submission is imported or run on this machine outside the sandbox;
+* **nbgrader autograde** in its own process with a time limit;
+* **the outcome**: ``graded``; ``zero`` when the submission itself is at fault
+  (not a notebook, not valid JSON, a symbolic link, too large); ``not graded``
+  when the grader is (nbgrader or the sandbox failed, over time): no score is
+  stored for it — a submission graded before keeps its old score, a new one is
+  removed again — and the reason is in the log, so the instructor can grade it again.
+
+The log is ``autograded/autograde-log.csv``; each submission's nbgrader log is kept
+in ``logs/<student>/<assignment>.log``, outside the folders feedback is made from.
+"""
+from __future__ import annotations
+
+import csv
+import fnmatch
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_utils.grading import sandbox
+from course_utils.grading.course import (INSTRUCTOR_ONLY, add_students, assignments, db_url, ensure_released,
+                                         nbgrader, submitted_students)
+
+MAX_NOTEBOOK_BYTES = 20 << 20
+LOG_NAME = "autograde-log.csv"
+STAGED_EXTRA = ("timestamp.txt",)  # nbgrader collect's submission time (late penalties)
+GRADED, ZERO, NOT_GRADED = "graded", "zero", "not graded"
+
+
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    status: str  # GRADED, ZERO (the submission's fault) or NOT_GRADED (the grader's)
+    reason: str
+    seconds: float
+    score: float | None = None
+    max_score: float | None = None
+    dropped: str = ""
+
+
+def source_notebooks(root: Path, assignment: str) -> list[str]:
+    return sorted(p.stem for p in (root / "source" / assignment).glob("*.ipynb"))
+
+
+def precheck(folder: Path, notebooks: list[str]) -> str | None:
+    """Why this submission cannot be graded as it is, by its own fault (None: let nbgrader grade it)."""
+    import nbformat
+
+    if folder.is_symlink():
+        return "the submission folder is a symbolic link"
+    for name in notebooks:
+        if (folder / f"{name}.ipynb").is_symlink():
+            return f"{name}.ipynb is a symbolic link (submit plain files)"
+    present = [name for name in notebooks if (folder / f"{name}.ipynb").is_file()]
+    if not present:
+        return f"no notebook named {', '.join(n + '.ipynb' for n in notebooks)} in the submission"
+    for name in present:
+        path = folder / f"{name}.ipynb"
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return f"{path.name} is {path.stat().st_size >> 20} MB (limit {MAX_NOTEBOOK_BYTES >> 20} MB)"
+        try:
+            nbformat.read(path, as_version=4)
+        except Exception as exc:  # nbformat raises several types for broken files
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return f"{path.name} is not a valid notebook ({first[:200]})"
+    return None
+
+
+def stage(folder: Path, notebooks: list[str], target: Path) -> list[str]:
+    """Copy what grading takes from a submission into target; return the names of everything dropped."""
+    target.mkdir(parents=True, exist_ok=True)
+    keep = {f"{name}.ipynb" for name in notebooks} | set(sandbox.DECLARED_FILES) | set(STAGED_EXTRA)
+    dropped = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        name = str(relative)
+        if name in keep and path.is_file() and not path.is_symlink() and (
+                name.endswith(".ipynb") or path.stat().st_size <= sandbox.MAX_DECLARED_FILE_BYTES):
+            shutil.copyfile(path, target / name)
+        elif not path.is_dir() or path.is_symlink():
+            dropped.append(name)
+        elif not any(str(k).startswith(name + "/") for k in keep):
+            dropped.append(name + "/")
+    return [d for d in dropped if not any(d.startswith(p) and p.endswith("/") and d != p for p in dropped)]
+
+
+def remove_submission(root: Path, student: str, assignment: str) -> None:
+    """Take a submission that was never graded out of the gradebook (nbgrader adds it before grading)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url(root)) as gb:
+        try:
+            gb.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+
+
+def zero(root: Path, student: str, assignment: str) -> None:
+    """Give every graded cell of this submission 0 points (what nbgrader does for a missing notebook)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url(root)) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def score(root: Path, student: str, assignment: str) -> tuple[float | None, float | None]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url(root)) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None, None
+        return float(submission.score), float(submission.max_score)
+
+
+def _was_graded_before(root: Path, student: str, assignment: str) -> bool:
+    return score(root, student, assignment)[0] is not None
+
+
+def autograde(root: Path, students: list[str] | None = None, only: list[str] | None = None,
+              timeout: float | None = None, jobs: int = 1) -> list[Outcome]:
+    """Grade every submitted/<student>/<assignment>/; never stops on one submission.
+
+    ``jobs`` submissions are graded at a time (each in its own nbgrader process and kernel).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    problem = sandbox.preflight()
+    if problem is not None:
+        raise SystemExit(f"Cannot autograde: {problem}. Nothing was graded.")
+    timeout = timeout or float(os.environ.get("COURSE_GRADING_SUBMISSION_TIMEOUT", "900"))
+    ensure_released(root)
+    add_students(root)
+    known = assignments(root)
+    work = [(student, assignment) for student in students or submitted_students(root) for assignment in only or known
+            if (root / "submitted" / student / assignment).exists()
+            or (root / "submitted" / student / assignment).is_symlink()]
+
+    def grade(item: tuple[str, str]) -> Outcome:
+        student, assignment = item
+        scratch = Path(tempfile.mkdtemp(prefix="course-grading-"))
+        try:
+            outcome = grade_one(root, student, assignment, timeout, scratch)
+            if "database is locked" in outcome.reason:  # SQLite and parallel jobs: grade it once more
+                shutil.rmtree(scratch, ignore_errors=True)
+                outcome = grade_one(root, student, assignment, timeout, scratch)
+            return outcome
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait on nbgrader processes
+        outcomes = list(pool.map(grade, work))
+    write_log(root, outcomes)
+    print_summary(outcomes)
+    return outcomes
+
+
+def _grader_fault(code: int, tail: str, timeout: float) -> str:
+    if code == -9:
+        return f"grading took longer than {timeout:.0f} s and was stopped"
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    errors = [line for line in lines if "[ERROR]" in line or "Error" in line or "error" in line]
+    return "the grader failed: " + ((errors or lines or [f"nbgrader exit code {code}"])[-1][:300])
+
+
+def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch: Path) -> Outcome:
+    start = time.monotonic()
+    folder = root / "submitted" / student / assignment
+    notebooks = source_notebooks(root, assignment)
+    why, status, dropped = precheck(folder, notebooks), GRADED, []
+    if why is None:
+        staged_root = scratch / "submitted"
+        dropped = stage(folder, notebooks, staged_root / student / assignment)
+        before = _was_graded_before(root, student, assignment)
+        code, tail = nbgrader(root, "autograde", assignment, "--student", student, "--force",
+                              f"--CourseDirectory.submitted_directory={staged_root}",
+                              timeout=timeout, env={"COURSE_GRADING_SCRATCH": str(scratch)},
+                              log_path=root / "logs" / student / f"{assignment}.log")
+        if code != 0:
+            why, status = _grader_fault(code, tail, timeout), NOT_GRADED
+            if not before:
+                remove_submission(root, student, assignment)
+        _remove_instructor_files(root / "autograded" / student / assignment)
+    else:
+        status = ZERO
+        zero(root, student, assignment)
+    points, maximum = score(root, student, assignment)
+    outcome = Outcome(student, assignment, status, why or "", round(time.monotonic() - start, 1), points, maximum,
+                      " ".join(dropped))
+    note = f" ({why})" if why else ""
+    note += f" [dropped, not graded: {' '.join(dropped)[:200]}]" if dropped else ""
+    print(f"{student}/{assignment}: {status} {points}/{maximum} in {outcome.seconds} s{note}", flush=True)
+    return outcome
+
+
+def _remove_instructor_files(folder: Path) -> None:
+    """nbgrader copies the source folder's other files next to the graded notebook; an exam key must not stay
+    where feedback is made from."""
+    for path in folder.rglob("*") if folder.is_dir() else []:
+        if any(fnmatch.fnmatch(path.name, pattern) for pattern in INSTRUCTOR_ONLY):
+            path.unlink()
+
+
+def write_log(root: Path, outcomes: list[Outcome]) -> None:
+    path = root / "autograded" / LOG_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "assignment", "status", "score", "max_score", "seconds", "reason", "dropped"])
+        for o in outcomes:
+            writer.writerow([o.student, o.assignment, o.status, o.score, o.max_score, o.seconds, o.reason, o.dropped])
+
+
+def print_summary(outcomes: list[Outcome]) -> None:
+    if not outcomes:
+        print("No submissions found in submitted/<student>/<assignment>/.")
+        return
+    seconds = [o.seconds for o in outcomes]
+    zeros = sum(o.status == ZERO for o in outcomes)
+    failed = sum(o.status == NOT_GRADED for o in outcomes)
+    print(f"Autograded {len(outcomes)} submission(s) in {sum(seconds):.0f} s ({sum(seconds) / len(seconds):.1f} s "
+          f"each); {zeros} could not be graded by their own fault and got 0; {failed} NOT graded because the "
+          "grader failed (no score stored; see the reasons above and grade them again).")

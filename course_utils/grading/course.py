@@ -1,0 +1,159 @@
+"""The nbgrader course folder: where it is, its assignments and students, running nbgrader, release.
+
+nbgrader does the work (generate_assignment, autograde, generate_feedback,
+export, its Gradebook); this module runs it as a subprocess with an isolated
+interpreter from the course folder and adds what nbgrader lacks (students taken
+from submitted/, a release check that no answer leaks).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+# Files of a source assignment that stay with the instructor: never released, never copied next to a
+# submission while it is graded (nbgrader copies the source folder's other files into autograded/).
+INSTRUCTOR_ONLY = ("exam_bank.yaml", "*.key.yaml")
+
+
+def course_root(course: str | os.PathLike | None = None) -> Path:
+    """The nbgrader course folder (the one with nbgrader_config.py); default: grading/ of this repository."""
+    course = course or os.environ.get("COURSE_GRADING_DIR")
+    root = Path(course) if course else Path(__file__).resolve().parents[2] / "grading"
+    if not (root / "nbgrader_config.py").is_file():
+        raise SystemExit(f"{root} is not an nbgrader course: nbgrader_config.py is missing. Pass --course DIR or set COURSE_GRADING_DIR.")
+    return root.resolve()
+
+
+def assignments(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "source").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def submitted_students(root: Path) -> list[str]:
+    folder = root / "submitted"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+
+
+def nbgrader(root: Path, *args: str, timeout: float | None = None, env: dict | None = None,
+             log_path: Path | None = None) -> tuple[int, str]:
+    """Run one nbgrader command in the course folder; (exit code, the tail of its log)."""
+    command = [sys.executable, "-I", "-m", "nbgrader", *args]
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])  # nbgrader calls `alembic`
+    full_env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1",
+                **(env or {})}
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, cwd=root, stdout=out, stderr=subprocess.STDOUT, env=full_env,
+                                   start_new_session=True)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)  # the nbgrader process and its kernel: a new session of our own
+            process.wait()
+            code = -9
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(text[-200_000:], encoding="utf-8")
+    return code, text[-4000:]
+
+
+# ---------------------------------------------------------------- students, release
+def add_students(root: Path) -> list[str]:
+    """Add every folder name of submitted/ to the gradebook as a student (nbgrader needs them there)."""
+    from nbgrader.api import Gradebook
+
+    added = []
+    with Gradebook(db_url(root)) as gb:
+        known = {s.id for s in gb.students}
+        for student in submitted_students(root):
+            if student not in known:
+                gb.add_student(student)
+                added.append(student)
+    if added:
+        print(f"Added {len(added)} student(s) to the gradebook: {', '.join(added)}")
+    return added
+
+
+def db_url(root: Path) -> str:
+    """The gradebook's URL; nbgrader runs `alembic` when it creates one, so the venv's bin goes on PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    return "sqlite:///" + str(root / "gradebook.db")
+
+
+def release(root: Path) -> None:
+    """Student versions of every source assignment in release/ (solutions and hidden tests removed)."""
+    for assignment in assignments(root):
+        code, tail = nbgrader(root, "generate_assignment", assignment, "--force")
+        if code != 0:
+            raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{tail}")
+        print(f"released {assignment} -> {root / 'release' / assignment}")
+    check_release(root)
+
+
+def ensure_released(root: Path) -> None:
+    """Autograde needs each assignment's source cells in the gradebook: generate the ones missing."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    missing = []
+    with Gradebook(db_url(root)) as gb:
+        for assignment in assignments(root):
+            try:
+                if not gb.find_assignment(assignment).notebooks:
+                    missing.append(assignment)
+            except MissingEntry:
+                missing.append(assignment)
+    for assignment in missing:
+        print(f"{assignment} is not in the gradebook yet: generating it (what `make release` does)")
+        code, tail = nbgrader(root, "generate_assignment", assignment, "--force")
+        if code != 0:
+            raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{tail}")
+
+
+def check_release(root: Path) -> None:
+    """Refuse a release that contains hidden tests, solutions or saved quiz answers."""
+    import fnmatch
+
+    problems = []
+    for path in (root / "release").rglob("*"):
+        if any(fnmatch.fnmatch(path.name, pattern) for pattern in INSTRUCTOR_ONLY):
+            problems.append(f"{path}: an instructor-only file (exam key)")
+        elif path.name.startswith("quiz_responses"):
+            problems.append(f"{path}: saved quiz answers")
+        elif path.suffix == ".ipynb" and any(s in path.read_text(encoding="utf-8") for s in
+                                             (HIDDEN_BEGIN, "BEGIN SOLUTION", "### CHECK")):
+            problems.append(f"{path}: hidden tests or a solution")
+    if problems:
+        raise SystemExit("The release leaks answers; fix the source and run `make release` again:\n" + "\n".join(problems))
+
+
+
+
+def instructor_init(dest: str | os.PathLike, example: Path | None = None) -> Path:
+    """Copy the example course (config, sources with solutions and hidden tests, exam keys, kernel spec) to a
+    private folder outside the repository; every grading command then works on it (COURSE_GRADING_DIR)."""
+    import shutil
+
+    example = example or Path(__file__).resolve().parents[2] / "grading"
+    target = Path(dest).expanduser().resolve()
+    repository = example.parent.resolve()
+    if target == repository or repository in target.parents:
+        raise SystemExit(f"{target} is inside the public repository: choose a folder outside it "
+                         "(students can read the repository)")
+    if target.exists() and any(target.iterdir()):
+        raise SystemExit(f"{target} exists and is not empty: choose a new folder")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("nbgrader_config.py", "source", "jupyter"):
+        source = example / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / name)
+    os.chmod(target, 0o700)  # the instructor's alone: hidden tests, exam keys, later the gradebook
+    print(f"Private course in {target}. Use it with: export COURSE_GRADING_DIR={target}  (then make release, "
+          "make autograde, ...)")
+    return target

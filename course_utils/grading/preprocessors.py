@@ -1,0 +1,398 @@
+"""nbgrader pieces that make autograde and feedback hold against hostile submissions
+(grading/nbgrader_config.py, grading/README.md).
+
+Sanitize step:
+* ``RebuildFromSource``: the submission rebuilt on the source notebook (tests and
+  read-only cells from the gradebook, the student's answers and added cells in the
+  student's own order);
+* ``StripChecks``: the ``### CHECK`` part of every test leaves the notebook before
+  it is executed: the student's kernel never sees it.
+
+Autograde step:
+* ``SandboxKernelManager``: kernels talk over Unix sockets (ipc) in a private
+  folder, so the sandboxed kernel needs no network (sandbox.py binds only that folder);
+* ``RobustExecute``: a crash or a stuck cell fails only the cells not yet run;
+  every output message (stream, display, update, error, comm) counts against a
+  per-cell and a per-notebook budget as it arrives;
+* ``JudgeOutsideKernel``: each test cell's verdict comes from its check, run in a
+  separate clean process on the plain values the kernel sent; the cell's outputs
+  are replaced by that verdict (nothing printed while a hidden test ran is kept).
+
+Feedback step:
+* ``FeedbackOnly``: test cells show their visible part and the verdict; no output
+  of any other cell (output made after a hidden test ran could carry it).
+
+nbgrader 0.9.6 has none of these, so they are written by hand on top of its classes.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader import utils
+from traitlets import Integer, Unicode
+
+from course_utils.grading.checks import CHECK_MARKER, HIDDEN_BEGIN, split_test, visible_part
+from course_utils.grading.export import MAX_BYTES, MIME
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Kernel manager whose connection file and ipc sockets live in a private temporary folder."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._private_dir = tempfile.mkdtemp(prefix="course-kernel-")
+        os.chmod(self._private_dir, 0o700)
+        self.transport = "ipc"
+        self.connection_file = os.path.join(self._private_dir, "kernel.json")
+        self.ip = os.path.join(self._private_dir, "kernel-ipc")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._private_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
+
+
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class GraderFault(RuntimeError):
+    """A failure that is the grader's, not the submission's: nbgrader stops, the batch runner records
+    "not graded" and stores no score."""
+
+
+class RobustExecute(Execute):
+    """nbgrader's Execute, but one crashed or stuck kernel fails only the cells it could not run, and no
+    kind of output message can grow the notebook beyond a budget."""
+
+    max_output_chars = Integer(100_000, help="Characters of output kept per cell; the rest is dropped.").tag(
+        config=True)
+    max_notebook_chars = Integer(2_000_000, help="Characters of output kept per notebook.").tag(config=True)
+    counted = ("stream", "display_data", "execute_result", "update_display_data", "error", "comm_open",
+               "comm_msg")
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._kernel_lost = ""
+        self._output_chars: dict[int, int] = {}
+        self._notebook_chars = 0
+        self._payloads: dict[int, int] = {}
+        self._student_ran = False
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, self.resources
+        cell, resources = self._run_cell(cell, resources, index)
+        if not self._student_ran:
+            if utils.is_locked(cell) and not utils.is_grade(cell) and not utils.is_solution(cell):
+                failed = [out for out in cell.outputs if out.get("output_type") == "error"]
+                if failed:  # the course's own set-up cell, before any code of the student's: not their fault
+                    raise GraderFault(f"the course's own cell {cell.metadata['nbgrader'].get('grade_id')} failed "
+                                      f"before any student code ran ({failed[0].get('ename')}: "
+                                      f"{str(failed[0].get('evalue', ''))[:200]})")
+            else:
+                self._student_ran = True
+        return cell, resources
+
+    def _run_cell(self, cell, resources, index):
+        if self._kernel_lost:
+            cell.outputs = [_error_output("KernelLost", f"not run: {self._kernel_lost}")]
+            return cell, self.resources
+        try:
+            super().preprocess_cell(cell, resources, index)
+            if any(out.get("ename") == "CellTimeoutError" for out in cell.outputs) and not self._kernel_answers():
+                self._kernel_lost = f"an earlier cell ran longer than {self.timeout} s and could not be interrupted"
+                self.log.warning("Cell %d timed out and the kernel did not stop; later cells are marked failed", index)
+            return cell, self.resources
+        except DeadKernelError:
+            self._kernel_lost = "the kernel died in an earlier cell (os._exit, a crash or out of memory)"
+            self.log.warning("Kernel died in cell %d; later cells are marked failed", index)
+            cell.outputs.append(_error_output("DeadKernelError", "the kernel died while running this cell"))
+        except CellTimeoutError:
+            self._kernel_lost = f"an earlier cell ran longer than {self.timeout} s and could not be interrupted"
+            self.log.warning("Cell %d timed out and the kernel did not stop; later cells are marked failed", index)
+            cell.outputs.append(_error_output("CellTimeoutError", f"no reply within {self.timeout} s"))
+        return cell, self.resources
+
+    def _kernel_answers(self) -> bool:
+        """After a timeout: did the interrupt bring the kernel back (it still runs code and replies)?"""
+        timeout, self.timeout = self.timeout, min(self.timeout or 5, 5)
+        try:
+            reply = self.wait_for_reply(self.kc.execute("pass", silent=True, store_history=False))
+            return reply is not None and reply["content"].get("status") == "ok"
+        except Exception:  # a timeout or a dead kernel: either way it cannot run the next cell
+            return False
+        finally:
+            self.timeout = timeout
+
+    def process_message(self, msg, cell, cell_index):
+        msg_type = msg.get("msg_type") or msg.get("header", {}).get("msg_type", "")
+        if msg_type not in self.counted:
+            return super().process_message(msg, cell, cell_index)
+        content = msg.get("content", {})
+        size = _size(content)
+        if msg_type == "display_data" and MIME in content.get("data", {}) and utils.is_grade(cell) and \
+                size <= MAX_BYTES + 4096 and self._payloads.get(cell_index, 0) < 2:
+            # A test's values for the outside check: outside the budget (an answer cell's flood must not
+            # cost the tests their values); two per cell at most (a second one already fails the test).
+            self._payloads[cell_index] = self._payloads.get(cell_index, 0) + 1
+            return super().process_message(msg, cell, cell_index)
+        used = self._output_chars.get(cell_index, 0)
+        self._output_chars[cell_index] = used + size
+        self._notebook_chars += size
+        over = used + size > self.max_output_chars or self._notebook_chars > self.max_notebook_chars
+        if not over:
+            return super().process_message(msg, cell, cell_index)
+        if msg_type == "error":  # errors decide what failed: kept, but short
+            content["evalue"] = str(content.get("evalue", ""))[:2000]
+            content["traceback"] = [str(line)[:2000] for line in list(content.get("traceback", []))[-5:]]
+            return super().process_message(msg, cell, cell_index)
+        if used <= self.max_output_chars and self._notebook_chars - size <= self.max_notebook_chars:
+            room = max(0, min(self.max_output_chars - used, self.max_notebook_chars - (self._notebook_chars - size)))
+            if msg_type == "stream" and room:  # the first message over the limit: keep its head, then a note
+                content["text"] = str(content.get("text", ""))[:room]
+                super().process_message(msg, cell, cell_index)
+            cell.outputs.append(NotebookNode(output_type="stream", name="stderr",
+                                             text=f"\n[grader: output beyond {self.max_output_chars} characters "
+                                                  "dropped]\n"))
+            self._output_chars[cell_index] = self.max_output_chars + 1
+        return None
+
+
+def _size(content: dict) -> int:
+    try:
+        return len(json.dumps(content, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return len(str(content))
+
+
+class RebuildFromSource(NbGraderPreprocessor):
+    """Autograde: rebuild the submission on the instructor's source notebook, in the student's order.
+
+    Every cell of the source comes back with its source-notebook metadata (read-only
+    cells, visible and hidden tests, points); test and set-up cell sources come from
+    the gradebook (what was released). The answers are the student's: each solution
+    cell is the student's first cell with that id; a deleted one comes back empty
+    (never the ``raise NotImplementedError`` stub, which would replace an answer the
+    student retyped in a new cell). Cells the student added stay where they put them,
+    as plain cells: their nbgrader metadata is removed, so a duplicated, renamed or
+    forged test cell can neither add nor remove points.
+
+    Order: the source's opening cells (everything before its first answer cell: the
+    introduction and set-up) run first; then the student's cells in the student's
+    order (sections moved around keep their order, so work that runs top to bottom
+    for the student runs the same way here); a source cell the student deleted comes
+    back right after the source cell that precedes it.
+
+    nbgrader's OverwriteCells restores the source of locked cells it finds and
+    (add_missing_cells) re-adds deleted grade cells, but not deleted read-only
+    cells, a cleared ``grade`` flag, or the order; this does all of it.
+    """
+
+    source_directory = Unicode("", help="The course's source/ folder (set in nbgrader_config.py).").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        assignment = resources["nbgrader"]["assignment"]
+        notebook = resources["nbgrader"]["notebook"]
+        path = os.path.join(self.source_directory, assignment, notebook + ".ipynb")
+        import nbformat
+        from nbgrader.api import Gradebook
+
+        source = nbformat.read(path, as_version=4)
+        with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
+            released = {cell.name: cell.source for cell in
+                        gradebook.find_notebook(notebook, assignment).source_cells}
+        template_ids = [self._grade_id(cell) for cell in source.cells]
+        templates = dict(zip(template_ids, source.cells))
+        solution_ids = {grade_id for grade_id, cell in zip(template_ids, source.cells)
+                        if grade_id and utils.is_solution(cell)}
+        first_answer = next((i for i, g in enumerate(template_ids) if g in solution_ids), len(template_ids))
+        opening = [g for g in template_ids[:first_answer] if g]
+
+        def restored(grade_id, submitted_cell=None):
+            template = templates[grade_id]
+            if grade_id in solution_ids and submitted_cell is not None:
+                submitted_cell.metadata["nbgrader"] = dict(template.metadata["nbgrader"])
+                return submitted_cell
+            cell = nbformat.from_dict(json.loads(json.dumps(template)))
+            cell.source = "" if grade_id in solution_ids else released.get(grade_id, cell.source)
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+            if grade_id not in solution_ids and submitted_cell is not None and submitted_cell.source != cell.source:
+                self.log.warning("Cell %s was changed: restored from the gradebook", grade_id)
+            return cell
+
+        seen: dict[str, NotebookNode] = {}
+        body: list[tuple[str | None, NotebookNode]] = []
+        for cell in nb.cells:
+            grade_id = self._grade_id(cell)
+            if grade_id in templates and grade_id not in seen and (
+                    grade_id not in solution_ids or cell.cell_type == templates[grade_id].cell_type):
+                seen[grade_id] = cell
+                if grade_id not in opening:
+                    body.append((grade_id, restored(grade_id, cell)))
+                continue
+            cell.metadata.pop("nbgrader", None)  # added, duplicated or renamed: a plain cell
+            for key in ("deletable", "editable"):
+                cell.metadata.pop(key, None)
+            body.append((None, cell))
+        placed = [(g, restored(g, seen.get(g))) for g in opening] + body
+        for grade_id in [g for g in template_ids if g and g not in opening and g not in seen]:
+            self.log.warning("Cell %s was missing: restored from the gradebook", grade_id)
+            before = template_ids[:template_ids.index(grade_id)]
+            positions = [i for i, (g, _) in enumerate(placed) if g in before]
+            at = max(positions) + 1 if positions else len(opening)
+            placed.insert(at, (grade_id, restored(grade_id)))
+        nb.cells = [cell for _, cell in placed]
+        nb.metadata["kernelspec"] = source.metadata.get("kernelspec", nb.metadata.get("kernelspec", {}))
+        return nb, resources
+
+    @staticmethod
+    def _grade_id(cell) -> str | None:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        return grade_id if isinstance(grade_id, str) else None
+
+
+class StripChecks(NbGraderPreprocessor):
+    """Sanitize (last step): remove the ``### CHECK`` part of every test cell before the notebook runs."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and CHECK_MARKER in cell.source:
+            cell.source = split_test(cell.source)[0]
+        return cell, resources
+
+
+_BUILTIN_ERRORS = {name for name, value in vars(builtins).items()
+                   if isinstance(value, type) and issubclass(value, BaseException)}
+_NAME_ERROR = re.compile(r"^name '([A-Za-z_][A-Za-z0-9_]*)' is not defined$")
+
+
+def kernel_problem(cell) -> str | None:
+    """What went wrong in the student's kernel while the test ran, in words that cannot carry anything the
+    kernel chose to say: a message is shown only if the visible test itself contains it."""
+    errors = [out for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+    if not errors:
+        return None
+    ename = str(errors[0].get("ename", ""))
+    evalue = re.sub(r"\x1b\[[0-9;]*m", "", str(errors[0].get("evalue", "")))
+    kind = ename if ename in _BUILTIN_ERRORS or ename in ("DeadKernelError", "CellTimeoutError", "KernelLost") \
+        else "an error"
+    visible = visible_part(cell.source)
+    if kind in ("DeadKernelError", "CellTimeoutError", "KernelLost"):
+        return {"DeadKernelError": "the kernel died while this test ran",
+                "CellTimeoutError": "this test did not finish in time",
+                "KernelLost": "not run: the kernel was lost in an earlier cell"}[kind]
+    if kind == "NotImplementedError":
+        return "NotImplementedError: an answer cell still raises NotImplementedError (not answered yet)"
+    if evalue and len(evalue) <= 500 and (f'"{evalue}"' in visible or f"'{evalue}'" in visible):
+        return f"{kind}: {evalue}"
+    match = _NAME_ERROR.match(evalue)
+    if kind == "NameError" and match and re.search(rf"\b{match.group(1)}\b", visible):
+        return f"NameError: {evalue}"
+    return f"{kind} raised while this test ran your code (run the notebook yourself to see it)"
+
+
+class JudgeOutsideKernel(NbGraderPreprocessor):
+    """Autograde (after execution): every test cell's verdict comes from its check, run by
+    ``python -I -m course_utils.grading.judge`` on the plain values the cell sent; the cell's outputs
+    become that verdict alone."""
+
+    source_directory = Unicode("", help="The course's source/ folder (set in nbgrader_config.py).").tag(config=True)
+    timeout = Integer(120, help="Seconds for all checks of one notebook.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            released = {cell.name: cell.source for cell in
+                        gradebook.find_notebook(info["notebook"], info["assignment"]).source_cells}
+        jobs, cells = [], []
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+                continue
+            grade_id = cell.metadata["nbgrader"]["grade_id"]
+            check = split_test(released.get(grade_id, ""))[1]
+            if not check.strip():
+                raise RuntimeError(f"test cell {grade_id} has no '{CHECK_MARKER}' part: the grader cannot judge it "
+                                   "outside the student's kernel (fix the source notebook and release again)")
+            problem, data = kernel_problem(cell), None
+            if problem is None:
+                sent = [out["data"][MIME] for out in cell.get("outputs", [])
+                        if out.get("output_type") == "display_data" and MIME in out.get("data", {})]
+                if len(sent) != 1:
+                    problem = ("the hidden test's values never reached the grader" if not sent else
+                               "the hidden test's values were sent more than once")
+                elif _size({"v": sent[0]}) > MAX_BYTES:
+                    problem = "the hidden test's values are too large"
+                else:
+                    data = sent[0]
+            jobs.append({"cell": grade_id, "code": check, "data": data, "problem": problem})
+            cells.append(cell)
+        if not jobs:
+            return nb, resources
+        source_dir = os.path.join(self.source_directory, info["assignment"])
+        verdicts = run_judge(jobs, info.get("student", ""), source_dir, self.timeout)
+        for cell, verdict in zip(cells, verdicts):
+            if verdict["ok"]:
+                cell.outputs = [NotebookNode(output_type="stream", name="stdout",
+                                             text="✓ passed (hidden tests checked outside your kernel)\n")]
+            else:
+                cell.outputs = [_error_output("TestFailed", verdict["message"])]
+        return nb, resources
+
+
+def run_judge(jobs: list[dict], student: str, source_dir: str, timeout: float) -> list[dict]:
+    """Run the checks in a clean, isolated Python process; a failure here is the grader's (an exception)."""
+    job = json.dumps({"student": student, "source_dir": source_dir, "checks": jobs})
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run([sys.executable, "-I", "-m", "course_utils.grading.judge"], input=job,
+                            capture_output=True, text=True, timeout=timeout, cwd=source_dir, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"the outside check process failed: {result.stderr.strip()[-500:]}")
+    verdicts = json.loads(result.stdout)
+    if [v["cell"] for v in verdicts] != [j["cell"] for j in jobs]:
+        raise RuntimeError("the outside check process answered for other cells than it was asked")
+    return verdicts
+
+
+class FeedbackOnly(NbGraderPreprocessor):
+    """Feedback: test cells keep their visible part and their verdict; every other cell loses its outputs."""
+
+    hidden_note = Unicode("# (hidden tests: not shown)").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            if HIDDEN_BEGIN in cell.source:
+                cell.source = visible_part(cell.source).rstrip() + "\n" + self.hidden_note
+            kept = []
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" and output.get("ename") == "TestFailed":
+                    output["traceback"] = [f"TestFailed: {output.get('evalue', '')}"]
+                    kept.append(output)
+                elif output.get("output_type") == "stream" and output.get("name") == "stdout" and \
+                        str(output.get("text", "")).startswith("✓ passed"):
+                    kept.append(output)
+            cell.outputs = kept
+        else:
+            cell.outputs = []
+            cell.execution_count = None
+        return cell, resources
+
+

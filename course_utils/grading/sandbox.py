@@ -1,0 +1,289 @@
+"""Start an nbgrader grading kernel inside a bubblewrap sandbox (grading/README.md, "Isolation").
+
+The kernel spec ``grading/jupyter/kernels/course-sandbox/kernel.json`` runs
+``python -I -m course_utils.grading.sandbox -f {connection_file}``: an isolated
+interpreter (no working directory, PYTHONPATH or user site on ``sys.path``), so
+nothing in the submission's folder can be imported by this launcher. It
+
+* changes to a fixed working directory at once, remembering the folder
+  jupyter_client started it in (the autograded submission);
+* gives the sandbox a size-limited, in-memory working directory holding only the
+  files an assignment declares (``DECLARED_FILES``, e.g. ``quiz_responses.json``),
+  copied in by bubblewrap itself (``--file``); never a notebook: during autograde the
+  folder also holds the sanitized notebook with the hidden tests;
+* starts ``bwrap`` with everything unshared (no network, own PID namespace, the
+  user ``nobody``), a seccomp filter that refuses every new process (threads
+  are allowed: fork, vfork and clone without CLONE_THREAD fail with EAGAIN, so
+  neither ``os.fork`` nor ``ctypes`` can start one), a read-only view of the Python installation, the venv and the
+  ``course_utils`` package, a fresh /tmp, a minimal environment (nothing of the
+  grader's: bwrap itself starts with an empty one, so ``/proc/1/environ`` is clean);
+* limits memory, CPU time, file size and tasks (RLIMIT_NPROC; not enforced for
+  root, which is why the seccomp filter is the wall), and keeps only
+  the head of the kernel's raw stderr.
+
+nbgrader, jupyter_client and ipykernel have no sandbox of their own
+(nbgrader #483, #1386), so this module is written by hand. bubblewrap is the
+Debian package ``bubblewrap``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import struct
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import course_utils
+
+KERNEL_MODULE = "course_utils.grading.kernel"
+INSTALL_HINT = "install it with: apt-get install bubblewrap (Debian/Ubuntu; root or sudo)"
+# Files a submission may bring besides its notebook(s); everything else is dropped before grading.
+DECLARED_FILES = ("quiz_responses.json",)
+MAX_DECLARED_FILE_BYTES = 1 << 20
+LIMITS = {  # env var -> (resource, default); generous for a tiny forward pass, small for abuse
+    "COURSE_GRADING_MEMORY_MB": (resource.RLIMIT_AS, 8192),
+    "COURSE_GRADING_CPU_S": (resource.RLIMIT_CPU, 600),
+    "COURSE_GRADING_FILE_MB": (resource.RLIMIT_FSIZE, 64),
+    "COURSE_GRADING_PROCESSES": (resource.RLIMIT_NPROC, 256),  # tasks: threads count too
+}
+WORKDIR_MB = int(os.environ.get("COURSE_GRADING_WORKDIR_MB", "64"))
+TMP_MB = int(os.environ.get("COURSE_GRADING_TMP_MB", "256"))
+STDERR_KEEP_BYTES = 16_000
+NOBODY = 65534
+FIXED_CWD = "/"
+
+
+def _connection_file(argv: list[str]) -> Path:
+    if "-f" not in argv or argv.index("-f") + 1 >= len(argv):
+        raise SystemExit("usage: python -I -m course_utils.grading.sandbox -f CONNECTION_FILE")
+    return Path(argv[argv.index("-f") + 1]).resolve()
+
+
+def sandbox_files(folder: Path) -> list[Path]:
+    """What the kernel gets from the graded folder: its plain files except notebooks and instructor-only files.
+
+    By then the folder holds only the assignment's own files (copied by nbgrader from source/) and the
+    declared files of the submission (the batch runner staged nothing else)."""
+    import fnmatch
+
+    from course_utils.grading.course import INSTRUCTOR_ONLY
+
+    found, budget = [], (WORKDIR_MB << 20) // 2
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb" or ".ipynb_checkpoints" in \
+                relative.parts or any(fnmatch.fnmatch(path.name, pattern) for pattern in INSTRUCTOR_ONLY):
+            continue
+        size = path.stat().st_size
+        if size <= budget:
+            found.append(path)
+            budget -= size
+    return found
+
+
+def _readonly_roots() -> list[Path]:
+    """What the kernel may read: the interpreter, the venv, the course_utils package (not the quiz bank's
+    source folder: practice questions are public, exam keys are never there)."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+             Path(course_utils.__file__).resolve().parent}
+    roots.add(Path(sysconfig.get_paths()["purelib"]).resolve())
+    try:  # the practice bank (quiz.answer checks ids and letters)
+        from course_utils.quiz.bank import default_bank_dir
+
+        roots.add(default_bank_dir().resolve())
+    except Exception:  # no bank installed: quiz cells then fail on their own, with a clear message
+        pass
+    return sorted(roots)
+
+
+def bwrap_executable() -> str:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SystemExit(f"bubblewrap is not installed: the grading sandbox needs it; {INSTALL_HINT}")
+    return bwrap
+
+
+def bwrap_command(workdir: Path, connection_dir: Path | None, files: list[tuple[int, str]],
+                  argv: list[str], seccomp_fd: int | None = None) -> list[str]:
+    """The bwrap argv that runs ``argv`` with only the listed paths visible.
+
+    ``files``: (open file descriptor, path relative to the working directory) pairs, copied in by bwrap.
+    """
+    cmd = [bwrap_executable(), "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
+           "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev",
+           "--size", str(TMP_MB << 20), "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            cmd += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            cmd += ["--ro-bind", str(path), str(path)]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group",
+                 "ssl", "ca-certificates", "fonts", "matplotlibrc"):
+        path = Path("/etc") / name
+        if path.exists():
+            cmd += ["--ro-bind", str(path), str(path)]
+    for root in _readonly_roots():
+        cmd += ["--ro-bind", str(root), str(root)]
+    if connection_dir is not None:  # the connection file and (ipc transport) its sockets
+        cmd += ["--bind", str(connection_dir), str(connection_dir)]
+    # The working directory: in memory, size-limited, only the declared files (at the same path as the
+    # submission's folder, so relative paths behave as usual).
+    cmd += ["--size", str(WORKDIR_MB << 20), "--perms", "0777", "--tmpfs", str(workdir)]
+    made = set()
+    for fd, name in files:
+        for parent in reversed(Path(name).parents[:-1]):
+            if parent not in made:
+                made.add(parent)
+                cmd += ["--perms", "0777", "--dir", str(workdir / parent)]
+        cmd += ["--perms", "0666", "--file", str(fd), str(workdir / name)]
+    cmd += ["--chdir", str(workdir)]
+    environment = {
+        "HOME": "/tmp", "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl",
+        "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1",
+        "HF_HOME": "/tmp/hf", "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1",
+        "COURSE_SMOKE": "1", "NBGRADER_EXECUTION": "autograde",
+    }
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
+    cmd.append("--clearenv")
+    for key, value in environment.items():
+        cmd += ["--setenv", key, value]
+    return cmd + ["--", *argv]
+
+
+def _apply_limits() -> None:
+    for variable, (limit, default) in LIMITS.items():
+        value = int(os.environ.get(variable, default))
+        value = value << 20 if variable.endswith("_MB") else value
+        resource.setrlimit(limit, (value, value))
+
+
+# Classic BPF for seccomp (linux/filter.h, linux/seccomp.h); no well-kept Python library builds one
+# without a C extension (libseccomp's bindings are not on PyPI), so the few instructions are written here.
+_SYSCALLS = {"x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435}),
+             "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435})}
+_LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
+_ALLOW, _ERRNO = 0x7FFF0000, 0x00050000
+_EPERM, _EAGAIN, _ENOSYS, _CLONE_THREAD = 1, 11, 38, 0x00010000
+
+
+def no_new_processes_filter() -> bytes | None:
+    """A seccomp program: threads yes, new processes no (EAGAIN); clone3 answers ENOSYS so the C library
+    falls back to clone, whose flags the filter can read. None on an architecture not listed."""
+    if platform.machine() not in _SYSCALLS:
+        return None
+    audit_arch, numbers = _SYSCALLS[platform.machine()]
+
+    def op(code, k, jt=0, jf=0):
+        return struct.pack("HBBI", code, jt, jf, k)
+
+    program = [op(_LD_W_ABS, 4), op(_JEQ_K, audit_arch, 1, 0), op(_RET_K, _ERRNO | _EPERM),  # other ABIs: no
+               op(_LD_W_ABS, 0), op(_JGE_K, 0x40000000, 0, 1), op(_RET_K, _ERRNO | _EPERM)]  # x32 numbers: no
+    for name in ("fork", "vfork"):
+        if name in numbers:
+            program += [op(_JEQ_K, numbers[name], 0, 1), op(_RET_K, _ERRNO | _EAGAIN)]
+    program += [op(_JEQ_K, numbers["clone3"], 0, 1), op(_RET_K, _ERRNO | _ENOSYS)]
+    program += [op(_JEQ_K, numbers["clone"], 0, 3), op(_LD_W_ABS, 16),  # args[0] low word: the flags
+                op(_JSET_K, _CLONE_THREAD, 1, 0), op(_RET_K, _ERRNO | _EAGAIN)]
+    program += [op(_RET_K, _ALLOW)]
+    return b"".join(program)
+
+
+def _die_with_parent() -> None:
+    """jupyter_client starts kernels in their own session: if nbgrader is killed (the batch runner's
+    time limit), this launcher must die too, and bwrap --die-with-parent then ends the sandbox."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: bwrap does not exist there either
+        pass
+
+
+def run_sandboxed(workdir: Path, argv: list[str], connection_dir: Path | None = None,
+                  files: list[Path] = (), timeout: float | None = None,
+                  capture: bool = False) -> subprocess.CompletedProcess | int:
+    """Run argv in the sandbox with copies of ``files`` (under workdir); the exit code, or the
+    CompletedProcess when ``capture``."""
+    import tempfile
+
+    declared = list(files)
+    handles = [open(path, "rb") for path in declared]
+    program = no_new_processes_filter()
+    if program is not None:
+        handles.append(tempfile.TemporaryFile())
+        handles[-1].write(program)
+        handles[-1].seek(0)
+    try:
+        command = bwrap_command(workdir, connection_dir, [(h.fileno(), str(p.relative_to(workdir))) for h, p in zip(handles, declared)],
+                                argv, seccomp_fd=handles[-1].fileno() if program is not None else None)
+        options = dict(stdin=subprocess.DEVNULL, pass_fds=[h.fileno() for h in handles],
+                       preexec_fn=_apply_limits, env={"PATH": "/usr/bin:/bin"}, cwd=FIXED_CWD)
+        if capture:
+            return subprocess.run(command, capture_output=True, text=True, timeout=timeout, **options)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **options)
+        for handle in handles:
+            handle.close()
+        kept = 0
+        for chunk in iter(lambda: process.stderr.read1(4096), b""):
+            if kept < STDERR_KEEP_BYTES:
+                sys.stderr.buffer.write(chunk[: STDERR_KEEP_BYTES - kept])
+                sys.stderr.flush()
+                kept += len(chunk)
+        return process.wait()
+    finally:
+        for handle in handles:
+            if not handle.closed:
+                handle.close()
+
+
+def preflight(timeout: float = 30) -> str | None:
+    """None when a sandboxed Python starts here; else one line saying what is missing and how to fix it."""
+    if not sys.platform.startswith("linux"):
+        return "the grading sandbox needs Linux (bubblewrap); grade on a Linux machine or in a Linux container"
+    try:
+        bwrap_executable()
+    except SystemExit as missing:
+        return str(missing)
+    probe = ("import sys, os; import course_utils.grading.kernel; "
+             "print('sandbox-ok', os.getuid(), len(os.environ))")
+    try:
+        result = run_sandboxed(Path("/tmp/course-preflight"), [str(Path(sys.prefix) / "bin" / "python"), "-I", "-c",
+                                                                 probe], timeout=timeout, capture=True)
+    except subprocess.TimeoutExpired:
+        return f"the grading sandbox did not start within {timeout:.0f} s"
+    except OSError as error:
+        return f"the grading sandbox could not start ({error}); {INSTALL_HINT}"
+    if result.returncode != 0 or "sandbox-ok" not in result.stdout:
+        last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1][:300]
+        return (f"the grading sandbox does not start here ({last}); bubblewrap needs unprivileged user "
+                "namespaces (sysctl kernel.unprivileged_userns_clone=1) and a readable venv")
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    workdir = Path.cwd().resolve()  # the autograded submission's folder (jupyter_client's cwd)
+    os.chdir(FIXED_CWD)
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        return 1
+    connection_file = _connection_file(argv)
+    json.loads(connection_file.read_text())  # fail early on a broken connection file
+    os.chmod(connection_file.parent, 0o777)  # the kernel runs as nobody
+    os.chmod(connection_file, 0o644)
+    kernel = [str(Path(sys.prefix) / "bin" / "python"), "-I", "-m", KERNEL_MODULE, "-f", str(connection_file)]
+    return run_sandboxed(workdir, kernel, connection_dir=connection_file.parent, files=sandbox_files(workdir))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
