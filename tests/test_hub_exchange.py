@@ -123,6 +123,7 @@ class Hub:
         self.url, self.http = url, requests.Session()
         self.http.headers["Authorization"] = f"token {token}"
         self.tokens: dict[str, str] = {}
+        self.kernels: dict[tuple[str, str], tuple[str, object]] = {}
 
     def api(self, method: str, path: str, **kwargs):
         response = self.http.request(method, f"{self.url}/hub/api{path}", timeout=60, **kwargs)
@@ -164,40 +165,50 @@ class Hub:
         return {a["assignment_id"]: a for a in result["value"] if a["course_id"] == COURSE_ID}
 
     def run(self, user: str, code: str, cwd: str, timeout: float = 300) -> str:
-        """Run code in a kernel of the user's server (working folder cwd, relative to their home); its output."""
+        """Run code in a kernel of the user's server (working folder cwd, relative to their home); its output.
+
+        One kernel per user and folder, kept for the next call (as a notebook would be)."""
         import websocket
 
-        session = self.server(user, "POST", "api/sessions", json={
-            "path": f"{cwd}/hub-test.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}})
-        try:
+        if (user, cwd) not in self.kernels:
+            session = self.server(user, "POST", "api/sessions", json={
+                "path": f"{cwd}/hub-test.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}})
             ws = websocket.create_connection(
                 f"{self.url.replace('http', 'ws', 1)}/user/{user}/api/kernels/{session['kernel']['id']}/channels",
                 header=[f"Authorization: token {self.tokens[user]}"], timeout=timeout)
-            msg_id = uuid.uuid4().hex
-            ws.send(json.dumps({
-                "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": user,
-                           "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
-                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-                "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                            "allow_stdin": False, "stop_on_error": True}}))
-            out, error, deadline = [], None, time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                msg = json.loads(ws.recv())
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                kind = msg["msg_type"]
-                if kind == "stream":
-                    out.append(msg["content"]["text"])
-                elif kind == "error":
-                    error = "\n".join(msg["content"]["traceback"])
-                elif kind == "execute_reply":
-                    break
-            ws.close()
-        finally:
-            self.server(user, "DELETE", f"api/sessions/{session['id']}")
+            self.kernels[(user, cwd)] = (session["id"], ws)
+        ws = self.kernels[(user, cwd)][1]
+        msg_id = uuid.uuid4().hex
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": user,
+                       "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True}}))
+        out, error, replied, idle, deadline = [], None, False, False, time.monotonic() + timeout
+        while not (replied and idle):  # the reply (shell) may overtake the last output (iopub): wait for both
+            assert time.monotonic() < deadline, f"{user}'s kernel did not answer in {timeout:.0f} s"
+            ws.settimeout(max(1.0, deadline - time.monotonic()))
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                error = "\n".join(msg["content"]["traceback"])
+            elif msg["msg_type"] == "execute_reply":
+                replied = True
+            elif msg["msg_type"] == "status":
+                idle = msg["content"]["execution_state"] == "idle"
         text = "".join(out)
         assert error is None, f"{user}'s kernel failed:\n{text[-3000:]}\n{re.sub(chr(27) + r'[^m]*m', '', error)[-3000:]}"
         return text
+
+    def close_kernels(self) -> None:
+        for (user, _), (session_id, ws) in self.kernels.items():
+            ws.close()
+            self.server(user, "DELETE", f"api/sessions/{session_id}")
+        self.kernels.clear()
 
 
 def start_hub(state: Path, exchange: Path, instructor: str, students: list[str]) -> tuple[subprocess.Popen, Hub]:
@@ -281,6 +292,11 @@ def test_exchange_round_trip_through_jupyterhub():
     users = [instructor, alice, bob]
     process = hub = None
     leftovers: list[str] = []
+    clock, marks = time.monotonic(), []
+
+    def mark(what: str) -> None:
+        marks.append(f"{time.monotonic() - clock:6.1f} s  {what}")
+
     opened = open_the_way([Path(sys.executable), Path(sys.base_prefix), REPO, PROXY])
     try:
         homes = base / "home"
@@ -299,14 +315,17 @@ def test_exchange_round_trip_through_jupyterhub():
         state.mkdir(mode=0o700)
 
         process, hub = start_hub(state, exchange, instructor, [alice, bob])
+        mark("hub and proxy up")
         hub.start_servers(users)
-        step = INSTRUCTOR_STEP.format(course=str(course))
+        mark("three servers spawned")
+        hub.run(instructor, INSTRUCTOR_STEP.format(course=str(course)), "course")
 
         # instructor: student versions, then into the exchange
-        hub.run(instructor, step + 'step("course_utils.grading", "release", "--course", ".")\n'
+        hub.run(instructor, 'step("course_utils.grading", "release", "--course", ".")\n'
                                    f'step("nbgrader", "release_assignment", "{QUIZ}", "--force")', "course")
         released = exchange / COURSE_ID / "outbound" / QUIZ
         assert (released / f"{QUIZ}.ipynb").is_file() and (released / "chapter_exam.yaml").is_file()
+        mark("released")
 
         # students: fetch through the Assignments tab of their own server
         for student in (alice, bob):
@@ -315,6 +334,7 @@ def test_exchange_round_trip_through_jupyterhub():
             fetched = home[student] / QUIZ / f"{QUIZ}.ipynb"
             assert fetched.is_file() and fetched.stat().st_uid == pwd.getpwnam(student).pw_uid
 
+        mark("fetched")
         key = quiz_key(course)
         ids = list(key)
         # alice: the widgets in her kernel (build, choose, Submit) write quiz_responses.json; 7 of 10 right
@@ -336,6 +356,7 @@ print(sorted(quiz.load_responses()))''', QUIZ)
             f'quiz.answer("{qid}", "{",".join(key[qid] if n else wrong(key[qid]))}")' for n, qid in enumerate(ids))
         hub.server(bob, "PUT", path, json={"type": "notebook", "format": "json", "content": nb})
 
+        mark("worked")
         for student in (alice, bob):
             assert hub.assignments(student, "submit")[QUIZ]["status"] == "submitted"
         inbound = exchange / COURSE_ID / "inbound"
@@ -351,12 +372,14 @@ except PermissionError:
         assert owners == {alice: alice, bob: bob}, owners  # each submission is named after, and owned by, its author
 
         # instructor: collect (the owner check must not complain), grade in the sandbox, feedback, release it
-        collected = hub.run(instructor, step + f'step("nbgrader", "collect", "{QUIZ}")', "course")
+        mark("submitted")
+        collected = hub.run(instructor, f'step("nbgrader", "collect", "{QUIZ}")', "course")
         assert "cheating attempt" not in collected and collected.count("Collecting submission") == 2, collected
-        hub.run(instructor, step + 'step("course_utils.grading", "autograde", "--course", ".")\n'
+        hub.run(instructor, 'step("course_utils.grading", "autograde", "--course", ".")\n'
                                    'step("course_utils.grading", "feedback", "--course", ".")\n'
                                    f'step("nbgrader", "release_feedback", "{QUIZ}")', "course", timeout=400)
 
+        mark("collected, autograded, feedback released")
         from nbgrader.api import Gradebook
 
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -372,6 +395,8 @@ except PermissionError:
             assert f"{QUIZ} (Score: {score}.0 / 10.0)" in text, text[:2000]
             assert "BEGIN HIDDEN TESTS" not in text and "_b.sorted(_given)" not in text
             assert pages[0].stat().st_uid == pwd.getpwnam(student).pw_uid
+        mark("feedback fetched")
+        hub.close_kernels()
     finally:
         if process is not None:
             leftovers += stop_hub(process, base / "hub")
@@ -389,4 +414,6 @@ except PermissionError:
             remove_account(user)
         shutil.rmtree(base, ignore_errors=True)
         close_the_way(opened)
+        mark("everything stopped and removed")
+        print("timings (under whatever load this machine has):\n" + "\n".join(marks))
     assert not leftovers, f"still running after the hub stopped (killed now): {leftovers}"
