@@ -260,6 +260,18 @@ def stop_hub(process: subprocess.Popen, state: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------- the round trip
+GENERATED = {"release", "submitted", "autograded", "feedback", "gradebook.db", "grades.csv", "grades-canvas.csv",
+             "report", "hub", "__pycache__", ".ipynb_checkpoints"}
+
+
+def course_files(folder: str, names: list[str]) -> set[str]:
+    """What not to copy from grading/: generated folders, this hub's own files, other assignments."""
+    skip = set(names) & GENERATED
+    if Path(folder).name == "source":
+        skip |= set(names) - {QUIZ}
+    return skip
+
+
 def quiz_key(course: Path) -> dict[str, list[str]]:
     nb = nbformat.read(course / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
     return {qid: letters.split(",") for qid, letters in
@@ -303,10 +315,7 @@ def test_exchange_round_trip_through_jupyterhub():
         homes.mkdir()
         home = {user: add_account(user, homes) for user in users}
         course = home[instructor] / "course"  # the instructor's own course folder: sources, gradebook
-        course.mkdir()
-        for name in ("nbgrader_config.py", "jupyter", f"source/{QUIZ}"):
-            src = REPO / "grading" / name
-            (shutil.copytree if src.is_dir() else shutil.copy)(src, course / name)
+        shutil.copytree(REPO / "grading", course, ignore=course_files)
         subprocess.run(["chown", "-R", f"{instructor}:{instructor}", str(course)], check=True)
         exchange = base / "exchange"
         exchange.mkdir(mode=0o777)

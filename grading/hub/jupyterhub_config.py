@@ -69,8 +69,9 @@ c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": str(HERE / "jupyter"),
     "COURSE_EXCHANGE_ROOT": EXCHANGE,
     "PATH": os.pathsep.join([str(VENV_BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
-    "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "0"),
 }
+if os.environ.get("HF_HUB_OFFLINE"):  # an offline classroom: lessons use the offline weights at once
+    c.Spawner.environment["HF_HUB_OFFLINE"] = os.environ["HF_HUB_OFFLINE"]
 if shutil.which("node") is None and not os.environ.get("COURSE_HUB_PROXY"):
     print("jupyterhub_config: node is not installed; configurable-http-proxy needs it (apt-get install nodejs)",
           file=sys.stderr)

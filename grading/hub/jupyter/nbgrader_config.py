@@ -10,6 +10,7 @@ import os
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
 # The default exchange: a folder every account can reach (nbgrader sets inbound/ to 0733, so a student
-# can drop a submission but never list or read another's). MUST exist and be world-writable (1777).
+# can drop a submission but never list or read another's). Create it world-writable (0777, the mode
+# release_assignment sets).
 c.Exchange.root = os.environ.get("COURSE_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
 c.CourseDirectory.course_id = "trainer-course"
