@@ -141,10 +141,12 @@ def write_canvas_csv(course_root: str | os.PathLike, roster_path: str | os.PathL
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.grading_canvas", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grading_canvas",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--course", default=str(Path(__file__).resolve().parent.parent / "grading"),
                         help="the nbgrader course folder (default: grading/)")
-    parser.add_argument("--roster", help="CSV: nbgrader_id and Canvas's Student, ID, SIS User ID, SIS Login ID, Section")
+    parser.add_argument("--roster",
+                        help="CSV: nbgrader_id and Canvas's Student, ID, SIS User ID, SIS Login ID, Section")
     args = parser.parse_args(argv)
     write_canvas_csv(args.course, args.roster)
     return 0

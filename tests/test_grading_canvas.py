@@ -35,8 +35,10 @@ def gradebook(tmp_path_factory) -> Path:
         gb.add_student("bob", first_name="Bob", last_name="Lee")
         gb.add_student("carol")
         gb.add_student("dave", lms_user_id="1004")
-        scores = {("alice", "01_preprocessing"): {"ex1": 2, "ex2": 2}, ("alice", "02_trainer_api"): {"ex1": 4, "ex2": 3},
-                  ("bob", "01_preprocessing"): {"ex1": 2, "ex2": 3}, ("carol", "02_trainer_api"): {"ex1": 0, "ex2": 0.5}}
+        scores = {("alice", "01_preprocessing"): {"ex1": 2, "ex2": 2},
+                  ("alice", "02_trainer_api"): {"ex1": 4, "ex2": 3},
+                  ("bob", "01_preprocessing"): {"ex1": 2, "ex2": 3},
+                  ("carol", "02_trainer_api"): {"ex1": 0, "ex2": 0.5}}
         for (student, assignment), cells in scores.items():
             submission = gb.add_submission(assignment, student)
             for cell, score in cells.items():
