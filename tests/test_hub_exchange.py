@@ -1,0 +1,441 @@
+"""The classroom server, for real: JupyterHub (grading/hub/jupyterhub_config.py) with configurable-http-proxy,
+local servers spawned as three Unix accounts made for the test, and the nbgrader exchange in a temporary folder.
+
+instructor: release -> release_assignment; students, through their own Hub-spawned servers (nbgrader's
+"Assignments" endpoints, the contents API, a kernel): fetch -> work (alice clicks the quiz widgets, bob
+answers in code) -> submit; instructor: collect -> autograde (sandboxed) -> feedback -> release_feedback;
+students: fetch_feedback. Everything listens on 127.0.0.1 (random ports); the hub, proxy, servers, kernels
+and accounts are gone when the test ends, pass or fail.
+
+Real Unix accounts, not one account with several JupyterHub names: nbgrader 0.9.6's default exchange is a
+shared folder guarded by Unix permissions (inbound/ is 0733: a student can drop a submission but not list
+or read another's), it names a submission after the OS user (nbgrader.utils.get_username; JUPYTERHUB_USER
+only counts for the Docker user "jovyan") and `collect` checks the submission's owner. Needs root (useradd,
+and the hub starts servers as other users); elsewhere the test is skipped and says why.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+HUB_CONFIG = REPO / "grading" / "hub" / "jupyterhub_config.py"
+PROXY = REPO / "build" / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
+QUIZ = "07_chapter_quiz"
+COURSE_ID = "trainer-course"
+MARK = "trainer-course hub test"  # GECOS of the accounts this test creates (and removes)
+
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"),
+                       reason="JupyterHub's local spawner and the exchange need Linux"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root: creates Unix accounts and starts servers as them"),
+    pytest.mark.skipif(shutil.which("useradd") is None,
+                       reason="needs useradd (Debian package passwd) to create accounts"),
+]
+LOCK = Path(tempfile.gettempdir()) / "course-hub-test.lock"  # two runs at once would fight over open_the_way()
+
+
+# ---------------------------------------------------------------- accounts, ports, processes
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def add_account(name: str, homes: Path) -> Path:
+    home = homes / name
+    subprocess.run(["useradd", "--create-home", "--home-dir", str(home), "--comment", MARK, "--shell", "/bin/sh",
+                    "--user-group", name], check=True, capture_output=True)
+    home.chmod(0o700)  # nobody reads another's home, as on a real server
+    return home
+
+
+def remove_account(name: str) -> None:
+    try:
+        if pwd.getpwnam(name).pw_gecos != MARK:
+            return
+    except KeyError:
+        return
+    subprocess.run(["userdel", name], capture_output=True)
+
+
+def open_the_way(paths: list[Path]) -> dict[Path, int]:
+    """Let every account reach the interpreter, the venv and the project: add o+x to the folders above them
+    that lack it (e.g. /root when Python lives in /root/.pyenv). Traversal only, never listing; the old modes
+    are returned for close_the_way(). A classroom server installs Python where every account can run it."""
+    changed = {}
+    for path in paths:
+        for folder in [*reversed(Path(os.path.realpath(path)).parents)]:
+            mode = folder.stat().st_mode & 0o7777
+            if not mode & 0o001 and folder not in changed:
+                changed[folder] = mode
+                folder.chmod(mode | 0o001)
+    return changed
+
+
+def close_the_way(changed: dict[Path, int]) -> None:
+    for folder, mode in changed.items():
+        folder.chmod(mode)
+
+
+def processes_of(names: list[str]) -> list[int]:
+    uids = set()
+    for name in names:
+        try:
+            uids.add(pwd.getpwnam(name).pw_uid)
+        except KeyError:
+            pass
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid in uids:
+                    found.append(int(entry.name))
+            except FileNotFoundError:
+                pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+# ---------------------------------------------------------------- talking to the hub and to users' servers
+class Hub:
+    def __init__(self, url: str, token: str):
+        import requests
+
+        self.url, self.http = url, requests.Session()
+        self.http.headers["Authorization"] = f"token {token}"
+        self.tokens: dict[str, str] = {}
+        self.kernels: dict[tuple[str, str], tuple[str, object]] = {}
+
+    def api(self, method: str, path: str, **kwargs):
+        response = self.http.request(method, f"{self.url}/hub/api{path}", timeout=60, **kwargs)
+        assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:500]}"
+        return response.json() if response.content else None
+
+    def start_servers(self, users: list[str], timeout: float = 180) -> None:
+        for user in users:
+            self.api("POST", f"/users/{user}/server")
+        deadline = time.monotonic() + timeout
+        waiting = set(users)
+        while waiting and time.monotonic() < deadline:
+            for user in list(waiting):
+                server = self.api("GET", f"/users/{user}").get("servers", {}).get("")
+                if server and server.get("ready"):
+                    waiting.discard(user)
+            time.sleep(0.5)
+        assert not waiting, f"the hub did not start the servers of {sorted(waiting)} in {timeout:.0f} s"
+        for user in users:  # each user acts with a token of their own, not the test's admin token
+            self.tokens[user] = self.api("POST", f"/users/{user}/tokens", json={"note": "hub exchange test"})["token"]
+
+    def server(self, user: str, method: str, path: str, **kwargs):
+        """A request to the user's own server, through the proxy, with the user's token."""
+        import requests
+
+        response = requests.request(method, f"{self.url}/user/{user}/{path}", timeout=120,
+                                    headers={"Authorization": f"token {self.tokens[user]}"}, **kwargs)
+        assert response.status_code < 400, f"{user}: {method} {path}: {response.status_code} {response.text[:500]}"
+        return response.json() if response.content else None
+
+    def assignments(self, user: str, action: str | None = None) -> dict:
+        """nbgrader's "Assignments" tab (server extension assignment_list): list, fetch, submit, fetch_feedback."""
+        params = {"course_id": COURSE_ID, "assignment_id": QUIZ}
+        if action is None:
+            result = self.server(user, "GET", "assignments", params={"course_id": COURSE_ID})
+        else:
+            result = self.server(user, "POST", f"assignments/{action}", params=params)
+        assert result.get("success"), f"{user}: {action or 'list'} failed:\n{result.get('value')}"
+        return {a["assignment_id"]: a for a in result["value"] if a["course_id"] == COURSE_ID}
+
+    def run(self, user: str, code: str, cwd: str, timeout: float = 300) -> str:
+        """Run code in a kernel of the user's server (working folder cwd, relative to their home); its output.
+
+        One kernel per user and folder, kept for the next call (as a notebook would be)."""
+        import websocket
+
+        if (user, cwd) not in self.kernels:
+            session = self.server(user, "POST", "api/sessions", json={
+                "path": f"{cwd}/hub-test.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}})
+            ws = websocket.create_connection(
+                f"{self.url.replace('http', 'ws', 1)}/user/{user}/api/kernels/{session['kernel']['id']}/channels",
+                header=[f"Authorization: token {self.tokens[user]}"], timeout=timeout)
+            self.kernels[(user, cwd)] = (session["id"], ws)
+        ws = self.kernels[(user, cwd)][1]
+        msg_id = uuid.uuid4().hex
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": user,
+                       "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True}}))
+        out, error, replied, idle, deadline = [], None, False, False, time.monotonic() + timeout
+        while not (replied and idle):  # the reply (shell) may overtake the last output (iopub): wait for both
+            assert time.monotonic() < deadline, f"{user}'s kernel did not answer in {timeout:.0f} s"
+            ws.settimeout(max(1.0, deadline - time.monotonic()))
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                error = "\n".join(msg["content"]["traceback"])
+            elif msg["msg_type"] == "execute_reply":
+                replied = True
+            elif msg["msg_type"] == "status":
+                idle = msg["content"]["execution_state"] == "idle"
+        text = "".join(out)
+        if error is not None:
+            plain = re.sub("\x1b\\[[0-9;]*m", "", error)  # tracebacks come coloured
+            raise AssertionError(f"{user}'s kernel failed:\n{text[-3000:]}\n{plain[-3000:]}")
+        return text
+
+    def close_kernels(self) -> None:
+        for (user, _), (session_id, ws) in self.kernels.items():
+            ws.close()
+            self.server(user, "DELETE", f"api/sessions/{session_id}")
+        self.kernels.clear()
+
+
+def start_hub(state: Path, exchange: Path, instructor: str, students: list[str]) -> tuple[subprocess.Popen, Hub]:
+    token = secrets.token_hex(32)
+    port, hub_port, proxy_port = free_port(), free_port(), free_port()
+    (state / "jupyterhub_config.py").write_text(f"""
+c = get_config()
+load_subconfig({str(HUB_CONFIG)!r})   # the shipped configuration, then only what a test needs
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
+c.JupyterHub.services = [{{"name": "hub-exchange-test", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = [{{"name": "admin", "services": ["hub-exchange-test"], "users": [{instructor!r}]}}]
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "JPY_"))}
+    env.update(COURSE_HUB_URL=f"http://127.0.0.1:{port}", COURSE_HUB_STATE=str(state),
+               COURSE_EXCHANGE_ROOT=str(exchange), COURSE_HUB_INSTRUCTORS=instructor,
+               COURSE_HUB_STUDENTS=",".join(students), COURSE_HUB_PROXY=str(PROXY), HF_HUB_OFFLINE="1")
+    log = (state / "jupyterhub.log").open("wb")
+    process = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f", "jupyterhub_config.py"],
+                               cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    hub = Hub(f"http://127.0.0.1:{port}", token)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "jupyterhub exited:\n" + (state / "jupyterhub.log").read_text()[-3000:]
+        try:
+            hub.api("GET", "/")
+            return process, hub
+        except Exception:
+            time.sleep(0.5)
+    raise AssertionError("jupyterhub did not answer in 90 s:\n" + (state / "jupyterhub.log").read_text()[-3000:])
+
+
+def stop_hub(process: subprocess.Popen, state: Path) -> list[str]:
+    """SIGTERM (the hub stops users' servers and the proxy itself); what was still running (then killed)."""
+    proxy_pid_file = state / "jupyterhub-proxy.pid"
+    proxy_pid = int(proxy_pid_file.read_text()) if proxy_pid_file.exists() else None
+    left = []
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        left.append(f"jupyterhub {process.pid}")
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if proxy_pid and alive(proxy_pid):
+        left.append(f"configurable-http-proxy {proxy_pid}")
+        os.kill(proxy_pid, signal.SIGKILL)
+    return left
+
+
+# ---------------------------------------------------------------- the round trip
+GENERATED = {"release", "submitted", "autograded", "feedback", "gradebook.db", "grades.csv", "grades-canvas.csv",
+             "report", "hub", "__pycache__", ".ipynb_checkpoints"}
+
+
+def course_files(folder: str, names: list[str]) -> set[str]:
+    """What not to copy from grading/: generated folders, this hub's own files, other assignments."""
+    skip = set(names) & GENERATED
+    if Path(folder).name == "source":
+        skip |= set(names) - {QUIZ}
+    return skip
+
+
+def quiz_key(course: Path) -> dict[str, list[str]]:
+    nb = nbformat.read(course / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
+    return {qid: letters.split(",") for qid, letters in
+            re.findall(r'quiz\.answer\("([^"]+)", "([^"]+)"\)', "\n".join(c.source for c in nb.cells))}
+
+
+def wrong(letters: list[str]) -> list[str]:
+    return ["d"] if letters != ["d"] else ["c"]
+
+
+INSTRUCTOR_STEP = '''
+import subprocess, sys
+def step(*args):
+    done = subprocess.run([sys.executable, "-m", *args], cwd={course!r}, capture_output=True, text=True)
+    print(f"$ python -m {{' '.join(args)}}: exit {{done.returncode}}\\n{{done.stdout[-4000:]}}{{done.stderr[-4000:]}}")
+    if done.returncode:
+        raise SystemExit(f"{{args[0]}} {{args[1]}} failed")
+'''
+
+
+@pytest.mark.timeout(900)
+def test_exchange_round_trip_through_jupyterhub():
+    with LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        round_trip()
+
+
+def round_trip():
+    assert PROXY.exists(), f"configurable-http-proxy is not installed: run `make hub-deps` ({PROXY} is missing)"
+    assert shutil.which("node"), "node is not installed (configurable-http-proxy needs it): apt-get install nodejs"
+    assert shutil.which("bwrap"), "bubblewrap is not installed: apt-get install bubblewrap (see grading/README.md)"
+    base = Path(tempfile.mkdtemp(prefix="course-hub-"))
+    base.chmod(0o755)
+    tag = secrets.token_hex(3)
+    instructor, alice, bob = f"instr-{tag}", f"alice-{tag}", f"bob-{tag}"
+    users = [instructor, alice, bob]
+    process = hub = None
+    leftovers: list[str] = []
+    clock, marks = time.monotonic(), []
+
+    def mark(what: str) -> None:
+        marks.append(f"{time.monotonic() - clock:6.1f} s  {what}")
+
+    opened = open_the_way([Path(sys.executable), Path(sys.base_prefix), REPO, PROXY])
+    try:
+        homes = base / "home"
+        homes.mkdir()
+        home = {user: add_account(user, homes) for user in users}
+        course = home[instructor] / "course"  # the instructor's own course folder: sources, gradebook
+        shutil.copytree(REPO / "grading", course, ignore=course_files)
+        subprocess.run(["chown", "-R", f"{instructor}:{instructor}", str(course)], check=True)
+        exchange = base / "exchange"
+        exchange.mkdir(mode=0o777)
+        exchange.chmod(0o777)
+        state = base / "hub"
+        state.mkdir(mode=0o700)
+
+        process, hub = start_hub(state, exchange, instructor, [alice, bob])
+        mark("hub and proxy up")
+        hub.start_servers(users)
+        mark("three servers spawned")
+        hub.run(instructor, INSTRUCTOR_STEP.format(course=str(course)), "course")
+
+        # instructor: student versions, then into the exchange
+        hub.run(instructor, 'step("course_utils.grading", "release", "--course", ".")\n'
+                                   f'step("nbgrader", "release_assignment", "{QUIZ}", "--force")', "course")
+        released = exchange / COURSE_ID / "outbound" / QUIZ
+        assert (released / f"{QUIZ}.ipynb").is_file() and (released / "chapter_exam.yaml").is_file()
+        mark("released")
+
+        # students: fetch through the Assignments tab of their own server
+        for student in (alice, bob):
+            assert hub.assignments(student)[QUIZ]["status"] == "released"
+            assert hub.assignments(student, "fetch")[QUIZ]["status"] == "fetched"
+            fetched = home[student] / QUIZ / f"{QUIZ}.ipynb"
+            assert fetched.is_file() and fetched.stat().st_uid == pwd.getpwnam(student).pw_uid
+
+        mark("fetched")
+        key = quiz_key(course)
+        ids = list(key)
+        # alice: the widgets in her kernel (build, choose, Submit) write quiz_responses.json; 7 of 10 right
+        alice_answers = {qid: key[qid] if n < 7 else wrong(key[qid]) for n, qid in enumerate(ids)}
+        hub.run(alice, f'''
+from course_utils import quiz
+view = quiz.build("chapter", mode="exam", questions="chapter_exam.yaml")
+answers = {alice_answers!r}
+for question in view.views:
+    question.select(answers[question.question.id])
+    question.submit.click()
+print(sorted(quiz.load_responses()))''', QUIZ)
+        # bob: answers in code in the notebook's answer cell, saved through the contents API; 9 of 10 right
+        path = f"api/contents/{QUIZ}/{QUIZ}.ipynb"
+        model = hub.server(bob, "GET", path)
+        nb = nbformat.from_dict(model["content"])
+        answer_cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "answers")
+        answer_cell.source = "\n".join(
+            f'quiz.answer("{qid}", "{",".join(key[qid] if n else wrong(key[qid]))}")' for n, qid in enumerate(ids))
+        hub.server(bob, "PUT", path, json={"type": "notebook", "format": "json", "content": nb})
+
+        mark("worked")
+        for student in (alice, bob):
+            assert hub.assignments(student, "submit")[QUIZ]["status"] == "submitted"
+        inbound = exchange / COURSE_ID / "inbound"
+        # the exchange's wall between students: alice's own kernel cannot list the inbox with bob's work
+        probe = hub.run(alice, f'''
+import os
+try:
+    print("listed:", os.listdir({str(inbound)!r}))
+except PermissionError:
+    print("inbound: permission denied")''', QUIZ)
+        assert "inbound: permission denied" in probe, probe
+        owners = {pwd.getpwuid(p.stat().st_uid).pw_name: p.name.split("+")[0] for p in inbound.iterdir()}
+        assert owners == {alice: alice, bob: bob}, owners  # each submission is named after, and owned by, its author
+
+        # instructor: collect (the owner check must not complain), grade in the sandbox, feedback, release it
+        mark("submitted")
+        collected = hub.run(instructor, f'step("nbgrader", "collect", "{QUIZ}")', "course")
+        assert "cheating attempt" not in collected and collected.count("Collecting submission") == 2, collected
+        hub.run(instructor, 'step("course_utils.grading", "autograde", "--course", ".")\n'
+                                   'step("course_utils.grading", "feedback", "--course", ".")\n'
+                                   f'step("nbgrader", "release_feedback", "{QUIZ}")', "course", timeout=400)
+
+        mark("collected, autograded, feedback released")
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            scores = {s: gb.find_submission(QUIZ, s).score for s in (alice, bob)}
+        assert scores == {alice: 7, bob: 9}, scores
+
+        # students: fetch feedback; each gets their own page and nobody else's
+        for student, score in ((alice, 7), (bob, 9)):
+            assert hub.assignments(student, "fetch_feedback")[QUIZ]["status"] == "submitted"
+            pages = list((home[student] / QUIZ / "feedback").glob(f"*/{QUIZ}.html"))
+            assert len(pages) == 1, pages
+            text = pages[0].read_text(encoding="utf-8")
+            assert f"{QUIZ} (Score: {score}.0 / 10.0)" in text, text[:2000]
+            assert "BEGIN HIDDEN TESTS" not in text and "_b.sorted(_given)" not in text
+            assert pages[0].stat().st_uid == pwd.getpwnam(student).pw_uid
+        mark("feedback fetched")
+        hub.close_kernels()
+    finally:
+        if process is not None:
+            leftovers += stop_hub(process, base / "hub")
+            print("jupyterhub log (tail):\n" + (base / "hub" / "jupyterhub.log").read_text(errors="replace")[-6000:])
+        deadline = time.monotonic() + 20
+        while processes_of(users) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for pid in processes_of(users):  # only processes of the accounts this test created
+            leftovers.append(f"pid {pid} of a test account")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for user in users:
+            remove_account(user)
+        shutil.rmtree(base, ignore_errors=True)
+        close_the_way(opened)
+        mark("everything stopped and removed")
+        print("timings (under whatever load this machine has):\n" + "\n".join(marks))
+    assert not leftovers, f"still running after the hub stopped (killed now): {leftovers}"
