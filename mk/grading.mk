@@ -22,8 +22,10 @@ autograde: $(STAMP)
 feedback: $(STAMP)
 	$(GRADING) feedback
 
+# ROSTER=roster.csv maps nbgrader ids to Canvas ids for grades-canvas.csv (grading/README.md).
+ROSTER ?=
 grades: $(STAMP)
-	$(GRADING) grades
+	$(GRADING) grades $(if $(ROSTER),--roster $(ROSTER))
 
 report: $(STAMP)
 	$(GRADING) report

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.grading_canvas import CANVAS_COLUMNS, read_roster, write_canvas_csv
+from course_utils.grading.canvas import CANVAS_COLUMNS, read_roster, write_canvas_csv
 
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type <Submitted")
 
@@ -22,7 +22,7 @@ def gradebook(tmp_path_factory) -> Path:
     Made once (nbgrader runs alembic on a new gradebook, seconds); each test gets a copy."""
     from nbgrader.api import Gradebook
 
-    from course_utils.grading_canvas import _gradebook_url
+    from course_utils.grading.canvas import _gradebook_url
 
     folder = tmp_path_factory.mktemp("gradebook")
     with Gradebook(_gradebook_url(folder)) as gb:
@@ -109,7 +109,7 @@ def test_a_roster_that_cannot_be_matched_says_why(course, text, message):
 
 
 def test_command_line_and_no_gradebook(course, tmp_path_factory):
-    from course_utils import grading_canvas
+    from course_utils.grading import canvas as grading_canvas
 
     roster = write_roster(course / "roster.csv", "nbgrader_id,SIS Login ID\nbob,blee\n")
     assert grading_canvas.main(["--course", str(course), "--roster", str(roster)]) == 0

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from course_utils.grading import autograde, course, feedback, report
+from course_utils.grading import autograde, canvas, course, feedback, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--student", action="append", help="only this student (repeatable)")
     parser.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     parser.add_argument("--timeout", type=float, help="seconds per submission (COURSE_GRADING_SUBMISSION_TIMEOUT)")
+    parser.add_argument("--roster", help="grades: a CSV mapping nbgrader ids to LMS ids (grades-canvas.csv)")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("COURSE_GRADING_JOBS", "1")),
                         help="submissions graded at a time (default 1; about half the CPU cores)")
     args = parser.parse_args(argv)
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         feedback.feedback(root)
     elif args.step == "grades":
         report.grades(root)
+        canvas.write_canvas_csv(root, args.roster)
     else:
         report.report(root)
     if args.step == "autograde" and any(o.status == autograde.NOT_GRADED for o in outcomes):

@@ -16,7 +16,7 @@ student's `lms_user_id` in the gradebook (nbgrader db student import) is the Can
 the gradebook but not in the roster (or without an LMS id), or in the roster but not in the gradebook,
 is left out of the file and listed: nothing is matched by guessing.
 
-Usage: python -m course_utils.grading_canvas [--course DIR] [--roster ROSTER.csv]
+Usage: python -m course_utils.grading.canvas [--course DIR] [--roster ROSTER.csv]
 """
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def write_canvas_csv(course_root: str | os.PathLike, roster_path: str | os.PathL
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.grading_canvas",
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grading.canvas",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--course", default=str(Path(__file__).resolve().parent.parent / "grading"),
                         help="the nbgrader course folder (default: grading/)")
