@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import resource
 import sys
 import time
 from pathlib import Path
@@ -107,6 +108,12 @@ def machine() -> dict:
             "torch": torch.__version__}
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children (the lesson's kernel and what it ran)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def is_training_cell(source: str) -> bool:
     if source.lstrip().startswith("%%writefile"):
         return False
@@ -129,6 +136,7 @@ def run_lesson(path: Path, cell_timeout: int | None) -> dict:
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     result = {"lesson": path.stem, "status": "ok", "load_start": load(), "training_cells": []}
+    cpu_before = children_cpu_seconds()
     start = time.perf_counter()
     try:
         with client.setup_kernel():
@@ -146,16 +154,17 @@ def run_lesson(path: Path, cell_timeout: int | None) -> dict:
         lines = str(exc).strip().splitlines()
         result["status"] = f"failed: {(lines[-1] if lines else type(exc).__name__)[:160]}"
     result["seconds"] = round(time.perf_counter() - start, 1)
+    result["cpu_seconds"] = round(children_cpu_seconds() - cpu_before, 1)  # the kernel is reaped by now
     result["training_seconds"] = round(sum(c["seconds"] for c in result["training_cells"]), 1)
     result["load_end"] = load()
     return result
 
 
 def markdown_tables(results: list[dict], mode: str) -> list[str]:
-    rows = ["| lesson | mode | status | wall s | training cells | training s | load (1 min) start → end |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = ["| lesson | mode | status | wall s | kernel CPU s | training cells | training s | load (1 min) start → end |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
-        rows.append(f"| {r['lesson']} | {mode} | {r['status'].replace('|', '/')} | {r['seconds']:.0f} | "
+        rows.append(f"| {r['lesson']} | {mode} | {r['status'].replace('|', '/')} | {r['seconds']:.0f} | {r['cpu_seconds']:.0f} | "
                     f"{len(r['training_cells'])} | {r['training_seconds']:.0f} | {r['load_start']} → {r['load_end']} |")
     cells = ["| lesson | cell | training code | wall s |", "| --- | --- | --- | --- |"]
     for r in results:

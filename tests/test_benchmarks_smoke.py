@@ -99,6 +99,7 @@ def test_lesson_times_on_a_tiny_lesson(tmp_path):
     (result,) = last["lessons"]
     assert result["status"] == "ok" and [c["cell"] for c in result["training_cells"]] == [3]
     assert 0.3 <= result["training_cells"][0]["seconds"] <= result["seconds"]
+    assert result["cpu_seconds"] > 0  # the kernel's CPU time (it starts Python and IPython at least)
     assert "| tiny | smoke | ok |" in output and "| tiny | 3 | `trainer.train()` |" in output
     assert (tmp_path / "script.py").is_file()  # it ran in the lesson's own folder
 
