@@ -124,3 +124,33 @@ def test_report_collects_every_ratio(tmp_path):
     assert "| a | `a.x` | 1.5 | one over two |" in text and "| b | `b.y` | 2 | why |" in text
     assert "## c\n\n| x | y |\n| --- | --- |\n| 1 | 2 |\n\n| z |\n| --- |\n" in text and "No result in" not in text
     assert '{"accuracy": 0.8, "split": "test"}' in text and "- load 1.0" in text
+
+
+def test_grading_throughput_builds_honest_and_hostile_submissions(tmp_path):
+    """The class grading_throughput.py hands the grader (the grading itself is the round-trip test's job)."""
+    import nbformat
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import grading_throughput as bench
+
+    def notebook(answers):
+        cells = [nbformat.v4.new_code_cell("import os")]
+        for grade_id, text in answers.items():
+            cell = nbformat.v4.new_code_cell(text)
+            cell.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": grade_id}
+            cells.append(cell)
+        return nbformat.v4.new_notebook(cells=cells)
+
+    for folder, answers in (("source", {"a1": "### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
+                                        "a2": "### BEGIN SOLUTION\ny = 2\n### END SOLUTION"}),
+                            ("release", {"a1": "raise NotImplementedError()", "a2": "raise NotImplementedError()"})):
+        (tmp_path / folder / "hw").mkdir(parents=True)
+        nbformat.write(notebook(answers), tmp_path / folder / "hw" / "hw.ipynb")
+    kinds = bench.write_submissions(tmp_path, students=20)
+    assert len(kinds) == 20 and sorted(kinds.values()).count("honest") == 16
+    answers = {kind: [c.source for c in nbformat.read(tmp_path / "submitted" / student / "hw" / "hw.ipynb", 4).cells[1:]]
+               for (student, _), kind in kinds.items()}
+    assert answers["honest"] == ["x = 1", "y = 2"]
+    assert answers["blank"] == ["raise NotImplementedError()"] * 2
+    assert answers["crash"] == ["x = 1", bench.HOSTILE["crash"]] and answers["loop"][1] == bench.HOSTILE["loop"]
+    assert answers["flood"][1].startswith(bench.HOSTILE["flood"]) and answers["flood"][1].endswith("y = 2")
