@@ -24,6 +24,8 @@ bench: $(STAMP)
 	-$(BENCH_ENV) $(PY) benchmarks/lesson_times.py --data-dir $(MRPC_DIR) $(BENCH_ARGS) > $(BENCH_LOGS)/lesson_times.log
 	-$(BENCH_ENV) $(PY) benchmarks/grading_throughput.py $(GRADING_BENCH_ARGS) > $(BENCH_LOGS)/grading_throughput.log
 	$(PY) benchmarks/report.py $(BENCH_LOGS) > build/benchmarks.md
+	@grep '^|' $(BENCH_LOGS)/lesson_times.log || true
+	@tail -n 1 $(BENCH_LOGS)/grading_throughput.log || true
 	@echo "Wrote build/benchmarks.md"
 
 bench-grading: $(STAMP)
