@@ -71,10 +71,37 @@ def test_trainer_vs_loop_quick(mrpc_dir):
 
 def test_grad_accum_quick(mrpc_dir):
     found = ratios(run_benchmark("grad_accum", "--quick", "--data-dir", str(mrpc_dir)))
-    assert {"grad_accum.weights.max_rel_diff", "grad_accum.grad.max_rel_diff", "grad_accum.peak_memory"} <= found.keys()
-    assert found["grad_accum.grad.max_rel_diff"] < 1e-3  # accumulation is the same gradient up to rounding
+    assert {"grad_accum.grad.max_rel_diff", "grad_accum.sgd_update.max_rel_diff", "grad_accum.peak_memory"} <= found.keys()
+    # The Trainer's accumulated gradient and the SGD update it gives are batch 16's up to rounding ...
+    assert found["grad_accum.grad.max_rel_diff"] < 1e-3 and found["grad_accum.sgd_update.max_rel_diff"] < 1e-3
+    # ... and without the workaround they are either right (a fixed transformers) or the sum of 4 means.
+    assert min(abs(found["grad_accum.grad_trainer_default.scale"] - s) for s in (1.0, 4.0)) < 1e-3
     if "grad_accum.peak_activation_memory" in found:  # CPU profiler
         assert found["grad_accum.peak_activation_memory"] < 1.0  # micro-batches of 4 hold fewer activations
+
+
+def test_lesson_times_on_a_tiny_lesson(tmp_path):
+    """The timing and training-cell detection of lesson_times.py, on a three-second notebook (the real lessons
+    run in nbval; `lesson_times.py --quick` runs one of them in smoke mode by hand or in `make bench`)."""
+    import nbformat
+
+    cells = [nbformat.v4.new_markdown_cell("# tiny"),
+             nbformat.v4.new_code_cell("import time\nclass Trainer:\n    def train(self):\n        time.sleep(0.3)"),
+             nbformat.v4.new_code_cell("# trainer.train() in a comment is not training\ntrainer = Trainer()"),
+             nbformat.v4.new_code_cell("trainer.train()"),
+             nbformat.v4.new_code_cell("%%writefile script.py\ntrainer.train()"),
+             nbformat.v4.new_code_cell("class M:\n    def train(self): pass\nmodel = M()\nmodel.train()")]
+    lesson = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), lesson)
+    output = run_benchmark("lesson_times", "--quick", "--lesson", str(lesson))
+    last = json.loads(output.strip().splitlines()[-1])
+    assert last["mode"] == "smoke" and {"cores", "bf16_native"} <= last["machine"].keys()
+    (result,) = last["lessons"]
+    assert result["status"] == "ok" and [c["cell"] for c in result["training_cells"]] == [3]
+    assert 0.3 <= result["training_cells"][0]["seconds"] <= result["seconds"]
+    assert result["cpu_seconds"] > 0  # the kernel's CPU time (it starts Python and IPython at least)
+    assert "| tiny | smoke | ok |" in output and "| tiny | 3 | `trainer.train()` |" in output
+    assert (tmp_path / "script.py").is_file()  # it ran in the lesson's own folder
 
 
 def test_finetune_mrpc_quick(mrpc_dir):
@@ -92,6 +119,38 @@ def test_report_collects_every_ratio(tmp_path):
 
     (tmp_path / "a.log").write_text("noise\nnote load 1.0\nratio a.x = 1.5  (one over two)\n", encoding="utf-8")
     (tmp_path / "b.log").write_text('ratio b.y = 2  (why)\n{"accuracy": 0.8, "split": "test"}\n', encoding="utf-8")
+    (tmp_path / "c.log").write_text("| x | y |\n| --- | --- |\n| 1 | 2 |\nbetween\n| z |\n| --- |\n", encoding="utf-8")
     text = report.render(tmp_path)
     assert "| a | `a.x` | 1.5 | one over two |" in text and "| b | `b.y` | 2 | why |" in text
+    assert "## c\n\n| x | y |\n| --- | --- |\n| 1 | 2 |\n\n| z |\n| --- |\n" in text and "No result in" not in text
     assert '{"accuracy": 0.8, "split": "test"}' in text and "- load 1.0" in text
+
+
+def test_grading_throughput_builds_honest_and_hostile_submissions(tmp_path):
+    """The class grading_throughput.py hands the grader (the grading itself is the round-trip test's job)."""
+    import nbformat
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import grading_throughput as bench
+
+    def notebook(answers):
+        cells = [nbformat.v4.new_code_cell("import os")]
+        for grade_id, text in answers.items():
+            cell = nbformat.v4.new_code_cell(text)
+            cell.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": grade_id}
+            cells.append(cell)
+        return nbformat.v4.new_notebook(cells=cells)
+
+    for folder, answers in (("source", {"a1": "### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
+                                        "a2": "### BEGIN SOLUTION\ny = 2\n### END SOLUTION"}),
+                            ("release", {"a1": "raise NotImplementedError()", "a2": "raise NotImplementedError()"})):
+        (tmp_path / folder / "hw").mkdir(parents=True)
+        nbformat.write(notebook(answers), tmp_path / folder / "hw" / "hw.ipynb")
+    kinds = bench.write_submissions(tmp_path, students=20)
+    assert len(kinds) == 20 and sorted(kinds.values()).count("honest") == 16
+    answers = {kind: [c.source for c in nbformat.read(tmp_path / "submitted" / student / "hw" / "hw.ipynb", 4).cells[1:]]
+               for (student, _), kind in kinds.items()}
+    assert answers["honest"] == ["x = 1", "y = 2"]
+    assert answers["blank"] == ["raise NotImplementedError()"] * 2
+    assert answers["crash"] == ["x = 1", bench.HOSTILE["crash"]] and answers["loop"][1] == bench.HOSTILE["loop"]
+    assert answers["flood"][1].startswith(bench.HOSTILE["flood"]) and answers["flood"][1].endswith("y = 2")
