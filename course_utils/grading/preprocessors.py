@@ -347,7 +347,9 @@ class JudgeOutsideKernel(NbGraderPreprocessor):
             return nb, resources
         source_dir = os.path.join(self.source_directory, info["assignment"])
         verdicts = run_judge(jobs, info.get("student", ""), source_dir, self.timeout)
-        for cell, verdict in zip(cells, verdicts):
+        for cell, job, verdict in zip(cells, jobs, verdicts):
+            # For the instructor's copy (item and distractor analysis); FeedbackOnly removes it.
+            cell.metadata["course_grading"] = {"values": job["data"], "passed": bool(verdict["ok"])}
             if verdict["ok"]:
                 cell.outputs = [NotebookNode(output_type="stream", name="stdout",
                                              text="✓ passed (hidden tests checked outside your kernel)\n")]
@@ -376,6 +378,7 @@ class FeedbackOnly(NbGraderPreprocessor):
     hidden_note = Unicode("# (hidden tests: not shown)").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
+        cell.metadata.pop("course_grading", None)
         if cell.cell_type != "code":
             return cell, resources
         if utils.is_grade(cell) and not utils.is_solution(cell):
