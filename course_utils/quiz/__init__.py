@@ -251,8 +251,12 @@ def export_exam(ids_or_lesson, path, bank=None, variants: int = 0, per_variant: 
     source = bank if isinstance(bank, Bank) else _bank(bank)
     selected = source.select(ids_or_lesson)
     if title is None:
-        title = source.titles.get(ids_or_lesson) if isinstance(ids_or_lesson, str) and ids_or_lesson in source.titles \
-            else {"en": "Quiz", "ko": "퀴즈"}
+        if isinstance(ids_or_lesson, str) and ids_or_lesson in source.titles:
+            title = source.titles[ids_or_lesson]
+        elif len(source.titles) == 1:  # one instructor file: its own title
+            title = next(iter(source.titles.values()))
+        else:
+            title = {"en": "Quiz", "ko": "퀴즈"}
     doc = {"kind": EXAM_KIND, "title": title, "questions": [_exam_question(q) for q in selected]}
     if variants:
         doc["variants"] = make_variants(selected, variants, per_variant, seed)
