@@ -157,8 +157,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "{qid!r}은(는) 내 시험의 문제가 아닙니다. quiz.print_questions()가 보여 주는 문제에 답하세요.",
     },
     "quiz_exam_for": {
-        "en": "Exam variant for learner {key!r}: grading uses your course login, so answer in your own account.",
-        "ko": "학습자 {key!r}의 시험 문제입니다. 채점은 강좌 로그인 ID로 하므로 반드시 자기 계정에서 답하세요.",
+        "en": "Exam variant for learner {learner!r}: grading uses your course login, so answer in your own account.",
+        "ko": "학습자 {learner!r}의 시험 문제입니다. 채점은 강좌 로그인 ID로 하므로 반드시 자기 계정에서 답하세요.",
     },}
 
 
