@@ -141,8 +141,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "알 수 없는 퀴즈 모드 {mode!r}입니다. 'practice'나 'exam'을 쓰세요.",
     },
     "quiz_unknown_language": {
-        "en": "Unknown quiz language {lang!r}: use 'en' or 'ko'.",
-        "ko": "알 수 없는 퀴즈 언어 {lang!r}입니다. 'en'이나 'ko'를 쓰세요.",
+        "en": "Unknown quiz language {given!r}: use 'en' or 'ko'.",
+        "ko": "알 수 없는 퀴즈 언어 {given!r}입니다. 'en'이나 'ko'를 쓰세요.",
     },
     "quiz_keyless_practice": {
         "en": "{source} has no answer key (an exam file): use mode='exam', or the full bank for practice.",

@@ -42,7 +42,7 @@ def language(lang: str | None = None) -> str:
     """lang=, else course_utils.set_language()/COURSE_LANG, else the lesson's folder (notebooks/ko), else English."""
     if lang is not None:
         if lang not in LANGS:
-            raise CourseError(messages.text("quiz_unknown_language", lang=lang))
+            raise CourseError(messages.text("quiz_unknown_language", given=lang))
         return lang
     return messages.get_language()
 
