@@ -156,6 +156,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{qid!r} is not a question of your exam: answer the questions quiz.print_questions() lists.",
         "ko": "{qid!r}은(는) 내 시험의 문제가 아닙니다. quiz.print_questions()가 보여 주는 문제에 답하세요.",
     },
+    "quiz_no_target": {
+        "en": "No quiz or question {target!r}: use 'chapter', a lesson ({lessons}) or a question id such as {example!r}.",
+        "ko": "{target!r}라는 퀴즈나 문제가 없습니다. 'chapter', 강의 이름({lessons}), 또는 {example!r} 같은 문제 ID를 쓰세요.",
+    },
+    "quiz_file_damaged": {
+        "en": "{name} is damaged ({why}); recovered {n} answer(s)",
+        "ko": "{name} 파일이 손상되었습니다({why}). 답 {n}개를 복구했습니다",
+    },
+    "quiz_file_kept": {
+        "en": ", kept the damaged file as {backup}; answer the missing questions again.",
+        "ko": ". 손상된 파일은 {backup}(으)로 보관했으니, 빠진 문제에 다시 답하세요.",
+    },
+    "quiz_file_not_repaired": {
+        "en": "; could not repair it ({why}): move it away, then answer again.",
+        "ko": ". 복구하지 못했습니다({why}). 파일을 다른 곳으로 옮긴 뒤 다시 답하세요.",
+    },
+    "quiz_file_unchanged": {"en": "; the file was left unchanged.", "ko": ". 파일은 바꾸지 않았습니다."},
     "quiz_exam_for": {
         "en": "Exam variant for learner {learner!r}: grading uses your course login, so answer in your own account.",
         "ko": "학습자 {learner!r}의 시험 문제입니다. 채점은 강좌 로그인 ID로 하므로 반드시 자기 계정에서 답하세요.",

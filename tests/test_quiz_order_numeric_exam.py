@@ -116,6 +116,11 @@ def test_number_answer_in_code_practice_and_errors(in_tmp, monkeypatch, capsys):
         quiz.answer("trainer.eval_strategy", "z")
     with pytest.raises(CourseError, match="문제가 없습니다"):
         quiz.answer("trainer.nope", "a")
+    with pytest.raises(CourseError, match="퀴즈나 문제가 없습니다"):
+        quiz.build("02_trainer")
+    (in_tmp / "quiz_responses.json").write_text("{broken", encoding="utf-8")
+    quiz.answer("trainer.optimizer_steps", 1377)
+    assert "파일이 손상되었습니다" in capsys.readouterr().err
 
 
 def test_number_widget_text_box_submit_and_restore(in_tmp):

@@ -138,10 +138,10 @@ class Bank:
             return [self.questions[i] for i in self.lessons[target]]
         if target in self.questions:
             return [self.questions[target]]
-        raise CourseError(
-            f"No quiz or question {target!r} in {self.source}: use 'chapter', a lesson "
-            f"({', '.join(self.lessons)}) or a question id such as {next(iter(self.questions), 'lesson.topic')!r}."
-        )
+        from .. import messages
+
+        raise CourseError(messages.text("quiz_no_target", target=target, lessons=", ".join(self.lessons),
+                                        example=next(iter(self.questions), "lesson.topic")))
 
     def title(self, target, lang: str) -> str:
         if isinstance(target, str) and target in self.questions:

@@ -115,16 +115,18 @@ def read(path=None, repair: bool = False) -> dict:
         answers, bad, why = _parse(text)
     if why is None:
         return answers
-    note = f"{path.name} is damaged ({why}); recovered {len(answers)} answer(s)"
+    from .. import messages
+
+    note = messages.text("quiz_file_damaged", name=path.name, why=why, n=len(answers))
     if repair:
         try:
             backup = _backup(path)
             _write(path, answers)
-            note += f", kept the damaged file as {backup.name}; answer the missing questions again."
+            note += messages.text("quiz_file_kept", backup=backup.name)
         except OSError as exc:
-            note += f"; could not repair it ({exc.strerror or exc}): move it away, then answer again."
+            note += messages.text("quiz_file_not_repaired", why=exc.strerror or exc)
     else:
-        note += "; the file was left unchanged."
+        note += messages.text("quiz_file_unchanged")
     print(note, file=sys.stderr)
     return answers
 
