@@ -110,11 +110,17 @@ def test_lesson_facts_of_course_spec_are_asked(bank):
     assert "stops improving" in right("curves.early_stopping") and "underfitting" in right("curves.underfitting")
 
 
-def test_korean_texts_are_korean_and_use_the_course_terms(bank):
+@pytest.fixture(params=["practice", "exam"])
+def either_bank(request, bank, root):
+    return bank if request.param == "practice" else load_bank(root / EXAM_BANK)
+
+
+def test_korean_texts_are_korean_and_use_the_course_terms(either_bank):
+    bank = either_bank
     hangul = re.compile("[가-힣]")
     # Variants the COURSE_SPEC table replaces (one term per concept).
     banned = ["파인튜닝", "미세조정", "그래디언트", "그라디언트", "에포크", "데이터 세트", "데이터세트", "혼합정밀도", "사전훈련",
-              "태스크", "활성값", "샘플"]
+              "태스크", "활성값", "샘플", "밟", "평범한"]  # issue 10: one word per concept, no calques
     texts = []
     for q in bank.questions.values():
         texts.append((q.id, q.prompt["ko"]))
