@@ -74,7 +74,7 @@ def build(target="chapter", mode: str = "practice", lang: str | None = None, que
     selected = arrange(bank, target, key)
     if not selected:
         raise CourseError(messages.text("quiz_empty", target=target))
-    note = messages.text("quiz_exam_for", lang, learner=key) if bank.variants and target == "chapter" else ""
+    note = messages.text("quiz_exam_for", lang, learner=key) if bank.variants else ""
     return QuizView(selected, bank.title(target, lang), mode, lang, responses.default_path(), note=note)
 
 

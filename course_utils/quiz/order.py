@@ -107,10 +107,11 @@ def arrange(bank, target, key: str) -> list[Shown]:
     A keyless exam file with variants: the learner's variant (its questions, choice order, parameters).
     Otherwise choices are shuffled per learner, and a whole chapter's questions too.
     """
-    if getattr(bank, "variants", None) and target == "chapter":
+    if getattr(bank, "variants", None):
         spec = bank.variants[variant_for(key, len(bank.variants))]
+        wanted = None if target == "chapter" else {q.id for q in bank.select(target)}
         return [shown(bank.questions[item["id"]], key, item.get("choices"), item.get("params"))
-                for item in spec["questions"]]
+                for item in spec["questions"] if wanted is None or item["id"] in wanted]
     questions = bank.select(target)
     if target == "chapter":
         questions = shuffled(questions, "questions", key)

@@ -141,8 +141,10 @@ class QuestionView:
         self.prompt = w.HTML(f"<b>{number}.</b> {inline(prompt_text(shown, lang))}{hint}{code}")
         self.checks = self.number = None
         if question.numeric:
+            # The value reaches the kernel when the box loses focus (Tab to Submit) or on Enter: no echo of
+            # half-typed values overwriting what the learner is typing.
             self.number = w.Text(value="", placeholder=ui["number_placeholder"], description=ui["number"],
-                                 tooltip=plain(prompt_text(shown, lang)), continuous_update=True,
+                                 tooltip=plain(prompt_text(shown, lang)), continuous_update=False,
                                  style={"description_width": "initial"})
             self.selector = self.number
         elif question.multiple:
