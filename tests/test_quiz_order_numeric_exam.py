@@ -166,6 +166,10 @@ def test_student_sees_their_variant_and_the_grader_scores_it(in_tmp, root, monke
     view = quiz.build("chapter", mode="exam", questions=path)
     assert [v.question.id for v in view.views] == [i["id"] for i in spec["questions"]]
     assert "kim" in view.header.value
+    quiz.print_questions("chapter", lang="en", questions=path)  # the same variant, as text
+    printed = capsys.readouterr().out
+    assert [line.split("]")[0][1:] for line in printed.splitlines() if line.startswith("[")] == \
+        [i["id"] for i in spec["questions"]]
     missing = next(qid for qid in bank.questions if qid not in {i["id"] for i in spec["questions"]})
     with pytest.raises(CourseError, match="not a question of your exam"):
         quiz.answer(missing, "a", mode="exam", questions=path)
