@@ -26,7 +26,7 @@ from .. import messages
 from ..errors import CourseError
 from . import responses
 from .bank import EXAM_KIND, LANGS, Bank, Question, load_bank
-from .numeric import parse_number, render, show_number
+from .numeric import parse_number
 from .order import arrange, learner_key, shown, variant_for
 from .responses import load_responses
 
