@@ -109,7 +109,74 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "ko": "GPU가 있습니다. `make bench`로 같은 벤치마크를 실행하세요(CUDA와 fp16을 자동으로 씁니다)."},
     "doctor_no_gpu_bench": {"en": "No GPU: `make bench` measures the CPU; on a GPU machine (e.g. Colab) the same command measures CUDA with fp16.",
                             "ko": "GPU 없음: `make bench`는 CPU를 측정합니다. GPU 컴퓨터(예: Colab)에서는 같은 명령이 fp16으로 CUDA를 측정합니다."},
-}
+
+    # Quiz: every error a learner can fix, in their language.
+    "quiz_cannot_save": {
+        "en": "Could not save your answer to {path} ({why}); make the notebook's folder writable.",
+        "ko": "답을 {path}에 저장하지 못했습니다({why}). 노트북 폴더에 쓰기 권한을 주세요.",
+    },
+    "quiz_unknown_question": {
+        "en": "No question {qid!r}: see quiz.print_questions() or quiz.summary() for the ids of this course.",
+        "ko": "{qid!r}라는 문제가 없습니다. 이 강좌의 문제 ID는 quiz.print_questions()나 quiz.summary()로 확인하세요.",
+    },
+    "quiz_not_a_choice": {
+        "en": "{given!r} is not a choice of {qid!r}: use one of {letters}{several}.",
+        "ko": "{given!r}은(는) {qid!r}의 선택지가 아닙니다. {letters} 중에서 고르세요{several}.",
+    },
+    "quiz_several_hint": {"en": ' (several as "a,c")', "ko": '(여러 개는 "a,c"처럼)'},
+    "quiz_one_answer": {
+        "en": "{qid!r} has one answer: give a single letter ({letters}).",
+        "ko": "{qid!r}은(는) 답이 하나입니다. 글자 하나만 주세요({letters}).",
+    },
+    "quiz_not_a_number": {
+        "en": "{given!r} is not a number: {qid!r} asks for a number such as 1377 or 0.25.",
+        "ko": "{given!r}은(는) 숫자가 아닙니다. {qid!r}에는 1377이나 0.25 같은 숫자로 답하세요.",
+    },
+    "quiz_number_expected": {
+        "en": "{qid!r} asks for a number, not a letter: quiz.answer({qid!r}, 1377).",
+        "ko": "{qid!r}은(는) 글자가 아니라 숫자로 답하는 문제입니다: quiz.answer({qid!r}, 1377).",
+    },
+    "quiz_unknown_mode": {
+        "en": "Unknown quiz mode {mode!r}: use 'practice' or 'exam'.",
+        "ko": "알 수 없는 퀴즈 모드 {mode!r}입니다. 'practice'나 'exam'을 쓰세요.",
+    },
+    "quiz_unknown_language": {
+        "en": "Unknown quiz language {given!r}: use 'en' or 'ko'.",
+        "ko": "알 수 없는 퀴즈 언어 {given!r}입니다. 'en'이나 'ko'를 쓰세요.",
+    },
+    "quiz_keyless_practice": {
+        "en": "{source} has no answer key (an exam file): use mode='exam', or the full bank for practice.",
+        "ko": "{source}에는 정답이 없습니다(시험 파일). mode='exam'으로 쓰거나, 연습하려면 전체 문제 은행을 쓰세요.",
+    },
+    "quiz_empty": {
+        "en": "The quiz {target!r} has no questions.",
+        "ko": "퀴즈 {target!r}에 문제가 없습니다.",
+    },
+    "quiz_not_in_exam": {
+        "en": "{qid!r} is not a question of your exam: answer the questions quiz.print_questions() lists.",
+        "ko": "{qid!r}은(는) 내 시험의 문제가 아닙니다. quiz.print_questions()가 보여 주는 문제에 답하세요.",
+    },
+    "quiz_no_target": {
+        "en": "No quiz or question {target!r}: use 'chapter', a lesson ({lessons}) or a question id such as {example!r}.",
+        "ko": "{target!r}라는 퀴즈나 문제가 없습니다. 'chapter', 강의 이름({lessons}), 또는 {example!r} 같은 문제 ID를 쓰세요.",
+    },
+    "quiz_file_damaged": {
+        "en": "{name} is damaged ({why}); recovered {n} answer(s)",
+        "ko": "{name} 파일이 손상되었습니다({why}). 답 {n}개를 복구했습니다",
+    },
+    "quiz_file_kept": {
+        "en": ", kept the damaged file as {backup}; answer the missing questions again.",
+        "ko": ". 손상된 파일은 {backup}(으)로 보관했으니, 빠진 문제에 다시 답하세요.",
+    },
+    "quiz_file_not_repaired": {
+        "en": "; could not repair it ({why}): move it away, then answer again.",
+        "ko": ". 복구하지 못했습니다({why}). 파일을 다른 곳으로 옮긴 뒤 다시 답하세요.",
+    },
+    "quiz_file_unchanged": {"en": "; the file was left unchanged.", "ko": ". 파일은 바꾸지 않았습니다."},
+    "quiz_exam_for": {
+        "en": "Exam variant for learner {learner!r}: grading uses your course login, so answer in your own account.",
+        "ko": "학습자 {learner!r}의 시험 문제입니다. 채점은 강좌 로그인 ID로 하므로 반드시 자기 계정에서 답하세요.",
+    },}
 
 
 def set_language(lang: str | None) -> str:

@@ -27,10 +27,11 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "build" / "browser"
 
-SINGLE = "trainer.processing_class"  # RadioButtons; correct answer b
-MULTIPLE = "preprocessing.unused_columns"  # Checkboxes; correct answers a and b
+SINGLE = "trainer.processing_class"  # RadioButtons
+MULTIPLE = "preprocessing.unused_columns"  # Checkboxes; two correct answers
+NUMBER = "advanced.total_batch"  # a Text box: 8 × 4 = 32 with the practice parameters
 # The lesson's quiz cell with one question each (identical in en and ko).
-CELLS = [f'from course_utils import quiz\n\nquiz.show("{SINGLE}")', f'quiz.show("{MULTIPLE}")']
+CELLS = [f'from course_utils import quiz\n\nquiz.show("{SINGLE}")', f'quiz.show("{MULTIPLE}")', f'quiz.show("{NUMBER}")']
 
 # What a person reads, written out here (not imported from the widget code).
 READS = {
@@ -92,7 +93,7 @@ def open_quiz(server, browser, request):
         opened.append((context, notebook))
         notebook.open()
         notebook.run_all_cells_with_keyboard(len(CELLS))
-        for qid in (SINGLE, MULTIPLE):
+        for qid in (SINGLE, MULTIPLE, NUMBER):
             _question(notebook.page, qid).locator("button").wait_for(state="visible")
         return notebook
 
@@ -118,14 +119,22 @@ def _wait_saved(notebook: NotebookPage, qid: str, letters: list[str]) -> dict:
 
     def saved():
         entry = json.loads(path.read_text(encoding="utf-8"))["answers"].get(qid)
-        return entry if entry and entry["letters"] == letters else None
+        return entry if entry and entry.get("choices") == sorted(letters) else None
 
     return wait_until(saved, FEEDBACK_S, f"{path} to record {letters} for {qid}")
 
 
-def _label(question, letter: str, lang: str) -> str:
-    choice = next(c for c in question.choices if c.letter == letter)
-    return f"{letter}) {_plain(choice.text[lang])}"
+def _shown(notebook: NotebookPage, question):
+    """The question as this page's learner sees it: the kernel keeps the learner's id beside the notebook."""
+    from course_utils.quiz import order
+
+    key = (_responses(notebook).parent / order.ID_FILE).read_text(encoding="utf-8").strip()
+    return order.shown(question, key)
+
+
+def _label(shown, choice_id: str, lang: str) -> str:
+    choice = next(c for c in shown.choices if c.id == choice_id)
+    return f"{shown.letter_of(choice_id)}) {_plain(choice.text[lang])}"
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -134,6 +143,9 @@ def test_mouse_wrong_then_right_answer(open_quiz, server, bank, lang):
 
     notebook = open_quiz(lang)
     page, reads, question = notebook.page, READS[lang], bank.questions[SINGLE]
+    shown = _shown(notebook, question)
+    key = question.correct_ids[0]
+    wrong = next(c for c in question.choices if not c.correct)
     box = _question(page, SINGLE)
     feedback = box.locator(".course-quiz-feedback")
     expect(box).to_contain_text(_plain(question.prompt[lang]).split("\n")[0])
@@ -141,28 +153,28 @@ def test_mouse_wrong_then_right_answer(open_quiz, server, bank, lang):
     expect(feedback).to_have_text("")
 
     # A wrong answer first: feedback says so, with that choice's explanation.
-    box.get_by_role("radio", name=_label(question, "a", lang)).click()
+    box.get_by_role("radio", name=_label(shown, wrong.id, lang)).click()
     box.get_by_role("button", name=reads["submit"]).click()
     expect(feedback).to_contain_text(reads["wrong"], timeout=FEEDBACK_S * 1000)
-    expect(feedback).to_contain_text(_plain(question.choices[0].explain[lang]))
-    assert _wait_saved(notebook, SINGLE, ["a"])["attempts"] == 1
+    expect(feedback).to_contain_text(_plain(wrong.explain[lang]))
+    assert _wait_saved(notebook, SINGLE, [wrong.id])["attempts"] == 1
 
     # Then the right one.
-    box.get_by_role("radio", name=_label(question, "b", lang)).click()
+    box.get_by_role("radio", name=_label(shown, key, lang)).click()
     box.get_by_role("button", name=reads["submit"]).click()
     expect(feedback).to_contain_text(reads["correct"], timeout=FEEDBACK_S * 1000)
-    expect(feedback).to_contain_text(_plain(question.choices[1].explain[lang]))
+    expect(feedback).to_contain_text(_plain(next(c for c in question.choices if c.correct).explain[lang]))
     expect(feedback).not_to_contain_text(READS["ko" if lang == "en" else "en"]["correct"])
-    expect(box.get_by_role("radio", name=_label(question, "b", lang))).to_be_checked()
+    expect(box.get_by_role("radio", name=_label(shown, key, lang))).to_be_checked()
     expect(page.locator(".course-quiz-score").first).to_contain_text(reads["score"])
-    entry = _wait_saved(notebook, SINGLE, ["b"])
+    entry = _wait_saved(notebook, SINGLE, [key])
     assert entry["attempts"] == 2 and entry["mode"] == "practice"
 
     notebook.screenshot(SHOTS / f"quiz_{server.ui}_{lang}.png", box)
 
 
 def test_keyboard_tab_and_space(open_quiz, server, bank):
-    """Tab visits every choice, then Submit; Space picks a choice and presses Submit."""
+    """Tab visits every choice, then Submit; Space picks a choice and presses Submit; a number is typed."""
     from playwright.sync_api import expect
 
     notebook = open_quiz("en")
@@ -170,20 +182,44 @@ def test_keyboard_tab_and_space(open_quiz, server, bank):
     # Several answers (Checkboxes), then one answer (RadioButtons: each choice is its own tab stop).
     for qid, role in ((MULTIPLE, "checkbox"), (SINGLE, "radio")):
         question, box = bank.questions[qid], _question(page, qid)
+        shown = _shown(notebook, question)
         box.get_by_role(role).first.focus()  # as if tabbed there from the page above
-        for letter in question.letters:
-            expect(box.get_by_role(role, name=_label(question, letter, "en"))).to_be_focused()
-            if letter in question.correct_letters:
+        for choice in shown.choices:  # in the order this learner sees them
+            expect(box.get_by_role(role, name=_label(shown, choice.id, "en"))).to_be_focused()
+            if choice.correct:
                 page.keyboard.press("Space")
-                expect(box.get_by_role(role, name=_label(question, letter, "en"))).to_be_checked()
+                expect(box.get_by_role(role, name=_label(shown, choice.id, "en"))).to_be_checked()
             page.keyboard.press("Tab")
         expect(box.get_by_role("button", name=reads["submit"])).to_be_focused()
         page.keyboard.press("Space")
         expect(box.locator(".course-quiz-feedback")).to_contain_text(reads["correct"], timeout=FEEDBACK_S * 1000)
-        _wait_saved(notebook, qid, question.correct_letters)
-        for letter in question.letters:
-            checked = box.get_by_role(role, name=_label(question, letter, "en"))
-            (expect(checked).to_be_checked if letter in question.correct_letters else expect(checked).not_to_be_checked)()
+        _wait_saved(notebook, qid, question.correct_ids)
+        for choice in shown.choices:
+            checked = box.get_by_role(role, name=_label(shown, choice.id, "en"))
+            (expect(checked).to_be_checked if choice.correct else expect(checked).not_to_be_checked)()
+
+    # A number question: a labelled text box; type, Tab to Submit, Space; wrong first, then right.
+    box = _question(page, NUMBER)
+    field = box.get_by_role("textbox", name="Your number:")
+    feedback = box.locator(".course-quiz-feedback")
+    field.focus()
+    page.keyboard.type("30")
+    page.keyboard.press("Tab")
+    expect(box.get_by_role("button", name=reads["submit"])).to_be_focused()
+    page.keyboard.press("Space")
+    expect(feedback).to_contain_text(reads["wrong"], timeout=FEEDBACK_S * 1000)
+    field.focus()
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("32")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    expect(feedback).to_contain_text("✓ Correct: 32.", timeout=FEEDBACK_S * 1000)
+    path = _responses(notebook)
+    entry = wait_until(lambda: json.loads(path.read_text(encoding="utf-8"))["answers"].get(NUMBER, {}).get("value") == 32
+                       and json.loads(path.read_text(encoding="utf-8"))["answers"][NUMBER], FEEDBACK_S, "the number 32")
+    assert entry["attempts"] == 2 and entry["mode"] == "practice"
 
     notebook.screenshot(SHOTS / f"quiz_{server.ui}_keyboard.png", _question(page, MULTIPLE))
 
@@ -198,9 +234,10 @@ def test_keyboard_arrow_keys_change_radio_choice(open_quiz, bank):
 
     notebook = open_quiz("en")
     page, question = notebook.page, bank.questions[SINGLE]
+    shown = _shown(notebook, question)
     box = _question(page, SINGLE)
     box.get_by_role("radio").first.focus()
     page.keyboard.press("Space")
-    expect(box.get_by_role("radio", name=_label(question, "a", "en"))).to_be_checked()
+    expect(box.get_by_role("radio", name=_label(shown, shown.choices[0].id, "en"))).to_be_checked()
     page.keyboard.press("ArrowDown")  # the browser's own radio-group behaviour: select the next choice
-    expect(box.get_by_role("radio", name=_label(question, "b", "en"))).to_be_checked(timeout=3000)
+    expect(box.get_by_role("radio", name=_label(shown, shown.choices[1].id, "en"))).to_be_checked(timeout=3000)

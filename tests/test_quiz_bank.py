@@ -8,20 +8,34 @@ import yaml
 
 from course_utils import CourseError
 from course_utils.quiz import load_bank
-from course_utils.quiz.bank import default_bank_dir
+from course_utils.quiz.bank import (BALANCE_MIN_QUESTIONS, MAX_LONGEST_SHARE, MAX_POSITION_SHARE, balance_problems,
+                                    balance_stats, default_bank_dir)
 
 LESSONS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training",
            "05_training_loop", "06_learning_curves"]
 
-# COURSE_SPEC "Section quiz of the Trainer lesson": id -> (key letter, words of the key, words of the other choices in order).
+# COURSE_SPEC "Section quiz of the Trainer lesson": id -> (words of the key, the four choices as the source
+# chapter words them). The wording stays; the key's position may move (issue 11: balanced positions).
 SECTION = {
-    "trainer.processing_class": ("b", ["model architecture", "which tokenizer", "batch size", "evaluation"]),
-    "trainer.eval_strategy": ("b", ["eval_frequency", "eval_strategy", "evaluation_steps", "do_eval"]),
-    "trainer.fp16": ("b", ["16-bit integer", "mixed precision", "16 epochs", "16 gpus"]),
-    "trainer.compute_metrics": ("b", ["computes the loss", "logits into predictions", "optimizer", "preprocesses"]),
-    "trainer.eval_dataset": ("c", ["training fails", "splits the training data", "training still works", "training data"]),
-    "trainer.gradient_accumulation": ("b", ["save_gradients", "gradient_accumulation_steps", "fp16", "gradient_clipping"]),
+    "trainer.processing_class": ("which tokenizer", [
+        "It specifies the model architecture to use.", "It tells the Trainer which tokenizer to use for processing data.",
+        "It sets the batch size.", "It controls how often evaluation happens."]),
+    "trainer.eval_strategy": ("eval_strategy", ["`eval_frequency`", "`eval_strategy`", "`evaluation_steps`", "`do_eval`"]),
+    "trainer.fp16": ("mixed precision", [
+        "16-bit integer precision.", "Mixed precision training with 16-bit floating point numbers, for speed and lower memory use.",
+        "Training for exactly 16 epochs.", "Using 16 GPUs."]),
+    "trainer.compute_metrics": ("logits into predictions", None),
+    "trainer.eval_dataset": ("training still works", [
+        "Training fails with an error.", "The Trainer automatically splits the training data to create an evaluation set.",
+        "You will not get evaluation metrics during training, but training still works.",
+        "The model is evaluated on the training data instead."]),
+    "trainer.gradient_accumulation": ("gradient_accumulation_steps", [
+        "Saving gradients to disk, enabled with `save_gradients=True`.",
+        "Accumulating gradients over several batches before updating the weights, with `gradient_accumulation_steps`.",
+        "Faster gradient computation, enabled with `fp16`.",
+        "Preventing gradient overflow, enabled with `gradient_clipping=True`."]),
 }
+EXAM_BANK = "grading/source/07_chapter_quiz/exam_bank.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +44,7 @@ def bank():
 
 
 def test_real_bank_has_every_lesson_and_enough_questions(bank):
-    assert list(bank.lessons) == LESSONS
+    assert list(bank.lessons)[: len(LESSONS)] == LESSONS
     assert len(bank.questions) >= 24
     assert all(len(ids) >= 3 for ids in bank.lessons.values())
     assert bank.select("chapter") == list(bank.questions.values())
@@ -38,14 +52,44 @@ def test_real_bank_has_every_lesson_and_enough_questions(bank):
     assert any(q.multiple for q in bank.questions.values()), "the bank should show the several-answers form"
 
 
-def test_six_section_questions_carry_the_course_spec_keys(bank):
-    for qid, (key, words) in SECTION.items():
+def test_six_section_questions_keep_their_wording_and_keys(bank):
+    for qid, (key_words, texts) in SECTION.items():
         q = bank.questions[qid]
         assert q.lesson in ("02_trainer_api", "03_evaluation", "04_advanced_training"), qid
-        assert len(q.choices) == 4, qid
-        assert q.correct_letters == [key], qid
-        for choice, word in zip(q.choices, words):
-            assert word in choice.text["en"].lower(), (qid, choice.letter, word)
+        assert len(q.choices) == 4 and not q.multiple, qid
+        (key,) = [c for c in q.choices if c.correct]
+        assert key_words in key.text["en"].lower(), qid
+        if texts is not None:
+            assert sorted(c.text["en"] for c in q.choices) == sorted(texts), qid
+
+
+def test_shipped_bank_and_exam_bank_do_not_give_the_key_away(bank, root):
+    for checked in (bank, load_bank(root / EXAM_BANK)):
+        stats = balance_stats(checked)
+        assert stats["single"] >= BALANCE_MIN_QUESTIONS
+        assert max(stats["positions"].values()) <= MAX_POSITION_SHARE * stats["single"], stats
+        assert len(stats["longest"]) <= MAX_LONGEST_SHARE * stats["single"], stats
+        assert balance_problems(checked) == []
+    several = [q for q in bank.questions.values() if q.multiple]
+    assert len({tuple(q.correct_letters) for q in several}) > 1, "several-answer keys all at the same positions"
+
+
+def _single(qid, key_at, key_text="Key", others=("Other one", "Other two", "Other three")):
+    choices = [{"text": {"en": t, "ko": t}, "explain": {"en": "No.", "ko": "아닙니다."}} for t in others]
+    choices.insert(key_at, {"text": {"en": key_text, "ko": key_text}, "correct": True,
+                            "explain": {"en": "Right.", "ko": "맞습니다."}})
+    return {"id": qid, "prompt": {"en": "Which?", "ko": "어느 것?"}, "choices": choices}
+
+
+def test_loader_refuses_a_bank_whose_keys_share_a_position_or_are_longest(tmp_path):
+    _write(tmp_path, "01_demo.yaml", [_single(f"demo.q{i}", i % 4, others=("Aa bb", "Cc dd", "Ee ff")) for i in range(8)])
+    load_bank(tmp_path)  # balanced positions, key never longest
+    _write(tmp_path, "01_demo.yaml", [_single(f"demo.q{i}", 0 if i < 4 else i % 4) for i in range(8)])
+    with pytest.raises(CourseError, match=r"key is choice a in 5 of 8 single-answer questions"):
+        load_bank(tmp_path)
+    _write(tmp_path, "01_demo.yaml", [_single(f"demo.q{i}", i % 4, key_text="A much longer key text") for i in range(8)])
+    with pytest.raises(CourseError, match=r"longest choice in 8 of 8.*demo\.q0"):
+        load_bank(tmp_path)
 
 
 def test_lesson_facts_of_course_spec_are_asked(bank):
@@ -66,13 +110,23 @@ def test_lesson_facts_of_course_spec_are_asked(bank):
     assert "stops improving" in right("curves.early_stopping") and "underfitting" in right("curves.underfitting")
 
 
-def test_korean_texts_are_korean_and_use_the_course_terms(bank):
+@pytest.fixture(params=["practice", "exam"])
+def either_bank(request, bank, root):
+    return bank if request.param == "practice" else load_bank(root / EXAM_BANK)
+
+
+def test_korean_texts_are_korean_and_use_the_course_terms(either_bank):
+    bank = either_bank
     hangul = re.compile("[가-힣]")
     # Variants the COURSE_SPEC table replaces (one term per concept).
-    banned = ["파인튜닝", "미세조정", "그래디언트", "그라디언트", "에포크", "데이터 세트", "데이터세트", "혼합정밀도", "사전훈련"]
+    banned = ["파인튜닝", "미세조정", "그래디언트", "그라디언트", "에포크", "데이터 세트", "데이터세트", "혼합정밀도", "사전훈련",
+              "태스크", "활성값", "샘플", "밟", "평범한"]  # issue 10: one word per concept, no calques
     texts = []
     for q in bank.questions.values():
         texts.append((q.id, q.prompt["ko"]))
+        assert "모두 고르세요" not in q.prompt["ko"], f"{q.id}: the widget already says 해당하는 것을 모두 고르세요"
+        if q.numeric:
+            texts.append((f"{q.id} explain", q.explain["ko"]))
         texts += [(f"{q.id}/{c.letter}", c.explain["ko"]) for c in q.choices]
         texts += [(f"{q.id}/{c.letter} text", c.text["ko"]) for c in q.choices if not c.text["ko"].startswith("`")]
     for where, text in texts:
@@ -130,7 +184,17 @@ BROKEN = {
     "missing explanation": (_choices(lambda cs: cs[1].pop("explain")), "choice b: explain"),
     "missing Korean explanation": (_choices(lambda cs: cs[1]["explain"].pop("ko")), "choice b: explain"),
     "duplicate choices": (_choices(lambda cs: cs[1].update(text={"en": "this ", "ko": "다른 것"})), "same en text"),
-    "unknown question key": (_question(answer="a"), "unknown key 'answer'"),
+    "unknown question key": (_question(solution="a"), "unknown key 'solution'"),
+    "answer on a choice question": (_question(answer={"formula": "1"}), "'answer' belongs to number questions"),
+    "number formula calls a function": (
+        {"id": "demo.one", "kind": "number", "prompt": {"en": "How many?", "ko": "몇 개?"},
+         "answer": {"formula": "__import__('os')"}, "explain": {"en": "x", "ko": "x"}}, "only numbers, names"),
+    "number prompt names an unknown value": (
+        {"id": "demo.one", "kind": "number", "prompt": {"en": "With {batch}?", "ko": "{batch}이면?"},
+         "answer": {"formula": "2"}, "explain": {"en": "x", "ko": "x"}}, "neither a fact nor a param"),
+    "number without explanation": (
+        {"id": "demo.one", "kind": "number", "prompt": {"en": "How many?", "ko": "몇 개?"}, "answer": {"formula": "2"}},
+        "explain (how to work the number out)"),
     "unknown choice key": (_choices(lambda cs: cs[0].update(hint="x")), "unknown key 'hint'"),
     "malformed claim": (_question(claims=[{"accepts": "transformers.Trainer"}]), "missing ['parameter']"),
     "two claim forms": (_question(claims=[{"exists": "torch.nn", "absent": "torch.x"}]), "exactly one"),

@@ -37,11 +37,30 @@ def bank():
     return load_bank()
 
 
-def test_every_claim_of_the_bank_holds_for_the_installed_libraries(bank):
+def test_every_claim_of_the_bank_holds_for_the_installed_libraries(bank, shared_mrpc, monkeypatch):
+    """Number questions' keys are recomputed here (Trainer, DataLoader, scheduler, tokenizer, MRPC files)."""
+    monkeypatch.setenv("COURSE_DATA_DIR", str(shared_mrpc))
     claims = [c for q in bank.questions.values() for c in q.claims]
     assert len(claims) >= 40
+    assert sum("computes" in c for c in claims) >= 8
     failures = check_bank_claims(bank)
     assert not failures, "\n".join(f"{qid}: {claim} -> {why} (fix the explanation and the claim)" for qid, claim, why in failures)
+
+
+def test_the_instructors_exam_bank_holds_too(root, shared_mrpc, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(shared_mrpc))
+    failures = check_bank_claims(load_bank(root / "grading/source/07_chapter_quiz/exam_bank.yaml"))
+    assert not failures, failures
+
+
+def test_a_computed_key_that_drifts_is_caught():
+    from course_utils.quiz.bank import Question
+
+    q = Question("demo.steps", "01_demo", {"en": "x", "ko": "x"}, (), False, kind="number",
+                 answer={"formula": "n / batch * epochs", "tolerance": 0}, facts={"n": 3668},
+                 params={"batch": [8], "epochs": [3]}, explain={"en": "x", "ko": "x"})
+    claim = {"computes": "course_utils.quiz.facts.dataloader_length", "args": {"n_examples": "n", "batch": "batch"}}
+    assert "= 459 here, the quiz's key is 1375.5" in check_claim(claim, q)  # no ceil, times epochs: wrong key
 
 
 def test_the_taught_api_facts_are_declared(bank):

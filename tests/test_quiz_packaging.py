@@ -53,6 +53,10 @@ def test_wheel_contains_the_bank(root, tmp_path):
             assert zf.read(inside) == f.read_bytes()
         assert "course_utils/quiz/widgets.py" in names
         assert not [n for n in names if n.startswith("quizzes/")]  # no stray top-level folder
+        # Issue 9: the exam's keys stay with the instructor.
+        assert not [n for n in names if "exam_bank" in n or "07_chapter_quiz" in n]
+        packaged = b"".join(zf.read(n) for n in names if n.endswith((".yaml", ".py", ".md")))
+        assert b"exam.zero_grad" not in packaged and b"exam.padding_added" not in packaged
 
     # Installed from the wheel (as on Colab), the package finds its own copy.
     target = tmp_path / "site"

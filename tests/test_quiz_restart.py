@@ -23,21 +23,32 @@ def _stdout(cell):
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
 
 
-def test_answers_survive_a_kernel_restart(tmp_path):
-    _run(
+def test_answers_and_choice_order_survive_a_kernel_restart(tmp_path, monkeypatch):
+    # No COURSE_LEARNER / JUPYTERHUB_USER: the order comes from the id file kept beside the responses.
+    monkeypatch.delenv("COURSE_LEARNER", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    first = _run(
         tmp_path,
         "from course_utils import quiz\n"
         "view = quiz.build('02_trainer_api')\n"
         "first = view.views[0]\n"
-        "first.selector.value = 'b'\n"
+        "first.selector.value = first.question.correct_ids[0]\n"
         "first.submit.click()  # the Submit button's own handler, in the kernel\n"
         "print(first.feedback.value)",
-        "quiz.answer('loop.accelerate', 'a,b')",
+        "acc = quiz.build('loop.accelerate').views[0]\n"
+        "quiz.answer('loop.accelerate', [acc.shown.letter_of(i) for i in acc.question.correct_ids])",
+        "quiz.print_questions('chapter', lang='en')",
     )
+    assert 'data-result="correct"' in _stdout(first.cells[0])
+    printed_before = _stdout(first.cells[2])
     saved = json.loads((tmp_path / "quiz_responses.json").read_text(encoding="utf-8"))["answers"]
-    assert saved["trainer.processing_class"]["letters"] == ["b"] and saved["loop.accelerate"]["letters"] == ["a", "b"]
+    from course_utils import quiz
 
-    nb = _run(  # a new kernel: nothing in memory, only the file
+    bank = quiz.load_bank()
+    key, acc_keys = bank.questions["trainer.processing_class"].correct_ids, bank.questions["loop.accelerate"].correct_ids
+    assert saved["trainer.processing_class"]["choices"] == key and saved["loop.accelerate"]["choices"] == acc_keys
+
+    nb = _run(  # a new kernel: nothing in memory, only the files
         tmp_path,
         "from course_utils import quiz\n"
         "print(quiz.load_responses())",
@@ -45,9 +56,12 @@ def test_answers_survive_a_kernel_restart(tmp_path):
         "by_id = {v.question.id: v for v in view.views}\n"
         "print(by_id['trainer.processing_class'].selector.value, [c.value for c in by_id['loop.accelerate'].checks])",
         "quiz.show('02_trainer_api')",
+        "quiz.print_questions('chapter', lang='en')",
     )
-    assert _stdout(nb.cells[0]).strip() == "{'loop.accelerate': ['a', 'b'], 'trainer.processing_class': ['b']}"
-    assert _stdout(nb.cells[1]).strip() == "b [True, True, False, False]"
+    assert _stdout(nb.cells[0]).strip() == str({"loop.accelerate": acc_keys, "trainer.processing_class": key})
+    acc_shown = quiz.shown(bank.questions["loop.accelerate"], (tmp_path / ".quiz_learner_id").read_text().strip())
+    assert _stdout(nb.cells[1]).strip() == f"{key[0]} {[c.correct for c in acc_shown.choices]}"
+    assert _stdout(nb.cells[3]) == printed_before  # the same learner, the same order and letters
     shown = [o for o in nb.cells[2].outputs if o.output_type == "display_data"]
     assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0].data
     assert not nb.cells[2].outputs[0].get("execution_count")  # display_data, not an execute_result
@@ -63,9 +77,12 @@ def test_answers_survive_a_kernel_restart(tmp_path):
 
     shown_models = list(tree(shown[0].data["application/vnd.jupyter.widget-view+json"]["model_id"]))
     radios = [m["state"] for m in shown_models if m["model_name"] == "RadioButtonsModel"]
-    assert len(radios) == 4  # lesson 2 has four one-answer questions
-    assert radios[0]["index"] == 1 and radios[0]["_options_labels"][1].startswith("b) It tells the Trainer")
-    assert [r["index"] for r in radios[1:]] == [None, None, None]
+    n_single = sum(not q.numeric and not q.multiple for q in bank.select("02_trainer_api"))
+    assert len(radios) == n_single
+    picked = radios[0]["_options_labels"][radios[0]["index"]]
+    assert picked.split(") ", 1)[1] == "It tells the Trainer which tokenizer to use for processing data."
+    assert f"  {picked}" in printed_before  # the same letter as in the printed quiz
+    assert [r["index"] for r in radios[1:]] == [None] * (n_single - 1)
     feedback = [m["state"]["value"] for m in shown_models
                 if m["model_name"] == "HTMLModel" and "course-quiz-feedback" in m["state"].get("_dom_classes", [])]
-    assert len(feedback) == 4 and 'data-result="correct"' in feedback[0] and feedback[1] == ""
+    assert 'data-result="correct"' in feedback[0] and feedback[1] == ""

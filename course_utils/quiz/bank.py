@@ -20,18 +20,34 @@ LANGS = ("en", "ko")
 LETTERS = "abcdefghij"
 EXAM_KIND = "exam"
 
-_FILE_KEYS = {"title", "questions", "kind"}
-_QUESTION_KEYS = {"id", "lesson", "prompt", "code", "choices", "claims", "multiple"}
-_CHOICE_KEYS = {"text", "correct", "explain"}
+NUMBER = "number"
+CHOICE = "choice"
+# Balance rule (issue 11): over single-answer questions, no position holds more than 40 % of the keys and
+# the key is not the strictly longest choice (English) in more than half; checked from this many questions on.
+MAX_POSITION_SHARE = 0.40
+MAX_LONGEST_SHARE = 0.50
+BALANCE_MIN_QUESTIONS = 8
+
+_FILE_KEYS = {"title", "questions", "kind", "variants"}
+_QUESTION_KEYS = {"id", "lesson", "prompt", "code", "choices", "claims", "multiple", "shuffle", "kind",
+                  "answer", "facts", "params", "explain"}
+_CHOICE_KEYS = {"text", "correct", "explain", "id"}
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+CHOICE_ID = re.compile(r"^[a-z0-9_]{1,24}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
 class Choice:
-    letter: str
+    letter: str  # position in the bank file (a, b, ...); learners see their own shuffled letters
     text: dict
     correct: bool | None = None  # None in a keyless (exam) file
     explain: dict | None = None
+    id: str = ""  # identity stored in responses: the 'id' key, else the bank-file letter
+
+    def __post_init__(self):
+        if not self.id:
+            object.__setattr__(self, "id", self.letter)
 
 
 @dataclass(frozen=True)
@@ -43,20 +59,61 @@ class Question:
     multiple: bool
     code: str | None = None
     claims: tuple = ()
+    kind: str = CHOICE
+    shuffle: bool = True  # False pins the choice order (choices that refer to each other)
+    answer: dict | None = None  # number questions: {formula, tolerance | relative}; None when keyless
+    facts: dict = field(default_factory=dict)  # constants of the formula, verified by claims
+    params: dict = field(default_factory=dict)  # name -> [values]: practice uses the first, exam variants draw
+    explain: dict | None = None  # number questions: how to work it out (practice feedback)
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind == NUMBER
 
     @property
     def letters(self) -> list[str]:
         return [c.letter for c in self.choices]
 
     @property
+    def choice_ids(self) -> list[str]:
+        return [c.id for c in self.choices]
+
+    @property
     def keyless(self) -> bool:
+        if self.numeric:
+            return self.answer is None
         return any(c.correct is None for c in self.choices)
+
+    def _need_key(self) -> None:
+        if self.keyless:
+            raise CourseError(f"Question {self.id!r} comes from an exam file without answer key; score it with the full bank.")
 
     @property
     def correct_letters(self) -> list[str]:
-        if self.keyless:
-            raise CourseError(f"Question {self.id!r} comes from an exam file without answer key; score it with the full bank.")
+        """Bank-file letters of the key (what the bank file says; learners see shuffled letters)."""
+        self._need_key()
         return [c.letter for c in self.choices if c.correct]
+
+    @property
+    def correct_ids(self) -> list[str]:
+        self._need_key()
+        return sorted(c.id for c in self.choices if c.correct)
+
+    def default_params(self) -> dict:
+        return {name: values[0] for name, values in self.params.items()}
+
+    def key_value(self, params: dict | None = None) -> float:
+        """The number that answers this question for these parameters (default: the first of each)."""
+        self._need_key()
+        from .numeric import evaluate
+
+        values = {**self.facts, **self.default_params(), **(params or {})}
+        return evaluate(self.answer["formula"], values)
+
+    def accepts(self, value: float, params: dict | None = None) -> bool:
+        from .numeric import within
+
+        return within(value, self.key_value(params), self.answer)
 
 
 @dataclass
@@ -65,6 +122,7 @@ class Bank:
     lessons: dict = field(default_factory=dict)  # lesson -> [ids]
     titles: dict = field(default_factory=dict)  # lesson -> {lang: title}
     source: Path | None = None
+    variants: list = field(default_factory=list)  # exam files: [{"questions": [{id, choices, params}]}]
 
     @property
     def keyless(self) -> bool:
@@ -80,10 +138,10 @@ class Bank:
             return [self.questions[i] for i in self.lessons[target]]
         if target in self.questions:
             return [self.questions[target]]
-        raise CourseError(
-            f"No quiz or question {target!r} in {self.source}: use 'chapter', a lesson "
-            f"({', '.join(self.lessons)}) or a question id such as {next(iter(self.questions), 'lesson.topic')!r}."
-        )
+        from .. import messages
+
+        raise CourseError(messages.text("quiz_no_target", target=target, lessons=", ".join(self.lessons),
+                                        example=next(iter(self.questions), "lesson.topic")))
 
     def title(self, target, lang: str) -> str:
         if isinstance(target, str) and target in self.questions:
@@ -126,11 +184,46 @@ def load_bank(path=None) -> Bank:
     where: dict[str, str] = {}
     for f in files:
         _load_file(f, bank, errors, where)
+    if not errors and not bank.keyless:
+        errors += balance_problems(bank)
     if errors:
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise CourseError(errors[0] + more + ("\n" + "\n".join(errors[1:]) if len(errors) > 1 else ""))
     _cache[key] = bank
     return bank
+
+
+def balance_stats(bank: Bank) -> dict:
+    """Over single-answer choice questions: keys per bank-file position, and how often the key is the longest text."""
+    single = [q for q in bank.questions.values() if not q.numeric and not q.multiple and not q.keyless]
+    positions: dict[str, int] = {}
+    longest = []
+    for q in single:
+        key = next(c for c in q.choices if c.correct)
+        positions[key.letter] = positions.get(key.letter, 0) + 1
+        others = [len(c.text["en"]) for c in q.choices if c is not key]
+        if len(key.text["en"]) > max(others):
+            longest.append(q.id)
+    return {"single": len(single), "positions": dict(sorted(positions.items())), "longest": longest}
+
+
+def balance_problems(bank: Bank) -> list[str]:
+    """Why a keyed bank gives its keys away (empty if it does not); small banks are not judged."""
+    stats = balance_stats(bank)
+    n = stats["single"]
+    if n < BALANCE_MIN_QUESTIONS:
+        return []
+    problems = []
+    for letter, count in stats["positions"].items():
+        if count > MAX_POSITION_SHARE * n:
+            problems.append(
+                f"{bank.source}: the key is choice {letter} in {count} of {n} single-answer questions "
+                f"(more than {MAX_POSITION_SHARE:.0%}); move some keys to other positions {stats['positions']}.")
+    if len(stats["longest"]) > MAX_LONGEST_SHARE * n:
+        problems.append(
+            f"{bank.source}: the key is the longest choice in {len(stats['longest'])} of {n} single-answer questions "
+            f"(more than {MAX_LONGEST_SHARE:.0%}); lengthen wrong choices or shorten keys in: {', '.join(stats['longest'])}.")
+    return problems
 
 
 def _load_file(f: Path, bank: Bank, errors: list, where: dict) -> None:
@@ -148,6 +241,8 @@ def _load_file(f: Path, bank: Bank, errors: list, where: dict) -> None:
     for k in set(data) - _FILE_KEYS:
         errors.append(f"{f.name}: unknown key {k!r}; allowed: {', '.join(sorted(_FILE_KEYS))}.")
     exam = data.get("kind") == EXAM_KIND
+    if "variants" in data and not exam:
+        errors.append(f"{f.name}: 'variants' belong to an exam file (kind: exam) only.")
     lesson = f.stem
     if data.get("title") is not None:
         _check_text(data["title"], f"{f.name}: title", errors)
@@ -162,6 +257,8 @@ def _load_file(f: Path, bank: Bank, errors: list, where: dict) -> None:
         where[q.id] = f.name
         bank.questions[q.id] = q
         bank.lessons.setdefault(q.lesson, []).append(q.id)
+    if exam and data.get("variants") is not None:
+        bank.variants = _variants(data["variants"], bank, f, errors)
 
 
 def _check_text(value, label: str, errors: list) -> bool:
@@ -195,6 +292,27 @@ def _question(raw, f: Path, n: int, lesson: str, exam: bool, errors: list) -> Qu
     for k in ("code", "lesson"):
         if raw.get(k) is not None and not isinstance(raw[k], str):
             errors.append(f"{at}: {k!r} must be text.")
+    kind = raw.get("kind", CHOICE)
+    if kind not in (CHOICE, NUMBER):
+        errors.append(f"{at}: kind {kind!r} is unknown; use 'choice' (default) or 'number'.")
+        return None
+    if not isinstance(raw.get("shuffle", True), bool):
+        errors.append(f"{at}: 'shuffle' must be true or false.")
+    claims = raw.get("claims") or []
+    if not isinstance(claims, list):
+        errors.append(f"{at}: 'claims' must be a list.")
+        claims = []
+    if exam and claims:
+        errors.append(f"{at}: an exam file must not contain claims.")
+    for c in claims:
+        problem = validate_claim(c)
+        if problem:
+            errors.append(f"{at}: claim {c!r}: {problem}")
+    if kind == NUMBER:
+        return _number_question(raw, qid, at, lesson, exam, claims, errors, before)
+    for k in ("answer", "facts", "params", "explain"):
+        if k in raw:
+            errors.append(f"{at}: {k!r} belongs to number questions (kind: number).")
     raw_choices = raw.get("choices")
     if not isinstance(raw_choices, list) or not 2 <= len(raw_choices) <= len(LETTERS):
         errors.append(f"{at}: needs a list of 2 to {len(LETTERS)} choices.")
@@ -209,15 +327,22 @@ def _question(raw, f: Path, n: int, lesson: str, exam: bool, errors: list) -> Qu
         for k in set(c) - _CHOICE_KEYS:
             errors.append(f"{cat}: unknown key {k!r}; allowed: {', '.join(sorted(_CHOICE_KEYS))}.")
         _check_text(c.get("text"), f"{cat}: text", errors)
+        cid = c.get("id", letter)
+        if not isinstance(cid, str) or not CHOICE_ID.match(cid):
+            errors.append(f"{cat}: id {cid!r} must be short lower-case letters, digits or _.")
         if exam:
             if "correct" in c or "explain" in c:
                 errors.append(f"{cat}: an exam file must not contain 'correct' or 'explain'.")
-            choices.append(Choice(letter, c.get("text")))
+            choices.append(Choice(letter, c.get("text"), id=cid if isinstance(cid, str) else letter))
             continue
         if not isinstance(c.get("correct", False), bool):
             errors.append(f"{cat}: 'correct' must be true or false.")
         _check_text(c.get("explain"), f"{cat}: explain (why this choice is right or wrong)", errors)
-        choices.append(Choice(letter, c.get("text"), bool(c.get("correct", False)), c.get("explain")))
+        choices.append(Choice(letter, c.get("text"), bool(c.get("correct", False)), c.get("explain"),
+                              cid if isinstance(cid, str) else letter))
+    ids = [ch.id for ch in choices]
+    if len(set(ids)) != len(ids):
+        errors.append(f"{at}: two choices have the same id; ids must differ.")
     for lang in LANGS:
         seen = {}
         for ch in choices:
@@ -241,15 +366,89 @@ def _question(raw, f: Path, n: int, lesson: str, exam: bool, errors: list) -> Qu
         elif "multiple" in raw and not isinstance(raw["multiple"], bool):
             errors.append(f"{at}: 'multiple' must be true or false.")
         multiple = n_correct > 1 or raw.get("multiple") is True
-    claims = raw.get("claims") or []
-    if not isinstance(claims, list):
-        errors.append(f"{at}: 'claims' must be a list.")
-        claims = []
-    for c in claims:
-        problem = validate_claim(c)
-        if problem:
-            errors.append(f"{at}: claim {c!r}: {problem}")
     if len(errors) > before:
         return None
     # An exported exam file keeps each question's lesson; elsewhere the file name is the lesson.
-    return Question(qid, raw.get("lesson") or lesson, raw["prompt"], tuple(choices), multiple, raw.get("code"), tuple(claims))
+    return Question(qid, raw.get("lesson") or lesson, raw["prompt"], tuple(choices), multiple, raw.get("code"),
+                    tuple(claims), shuffle=raw.get("shuffle", True) is not False)
+
+
+def _number_question(raw, qid, at, lesson, exam, claims, errors, before) -> Question | None:
+    from .numeric import evaluate, placeholders
+
+    if "choices" in raw or "multiple" in raw:
+        errors.append(f"{at}: a number question has no choices and no 'multiple'.")
+    facts = raw.get("facts") or {}
+    params = raw.get("params") or {}
+    if not isinstance(facts, dict) or not all(isinstance(k, str) and _NAME.match(k) and isinstance(v, (int, float))
+                                              and not isinstance(v, bool) for k, v in facts.items()):
+        errors.append(f"{at}: 'facts' maps names to numbers, e.g. {{n_train: 3668}}.")
+        facts = {}
+    if not isinstance(params, dict) or not all(
+            isinstance(k, str) and _NAME.match(k) and isinstance(v, list) and v
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v) for k, v in params.items()):
+        errors.append(f"{at}: 'params' maps names to non-empty lists of numbers, e.g. {{batch: [8, 16]}}.")
+        params = {}
+    if exam and facts:
+        errors.append(f"{at}: an exam file must not contain 'facts'.")
+    known = set(facts) | set(params)
+    for lang in LANGS:
+        text = (raw.get("prompt") or {}).get(lang)
+        for name in placeholders(text if isinstance(text, str) else ""):
+            if name not in known and not exam:
+                errors.append(f"{at}: the {lang} prompt uses {{{name}}}, which is neither a fact nor a param.")
+    answer = raw.get("answer")
+    explain = raw.get("explain")
+    if exam:
+        if answer is not None or explain is not None:
+            errors.append(f"{at}: an exam file must not contain 'answer' or 'explain'.")
+        answer = None
+    else:
+        if not isinstance(answer, dict) or not isinstance(answer.get("formula"), str):
+            errors.append(f"{at}: a number question needs answer: {{formula: ..., tolerance: ...}}.")
+            return None
+        for k in set(answer) - {"formula", "tolerance", "relative"}:
+            errors.append(f"{at}: answer has unknown key {k!r}; use formula, tolerance, relative.")
+        for k in ("tolerance", "relative"):
+            v = answer.get(k, 0)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                errors.append(f"{at}: answer {k} must be a number >= 0.")
+        _check_text(explain, f"{at}: explain (how to work the number out)", errors)
+        import itertools
+
+        names = list(params)
+        for combo in itertools.product(*(params[n] for n in names)):
+            try:
+                evaluate(answer["formula"], {**facts, **dict(zip(names, combo))})
+            except CourseError as exc:
+                errors.append(f"{at}: answer formula: {exc}")
+                break
+    if len(errors) > before:
+        return None
+    return Question(qid, raw.get("lesson") or lesson, raw["prompt"], (), False, raw.get("code"), tuple(claims),
+                    kind=NUMBER, answer=answer, facts=dict(facts), params={k: list(v) for k, v in params.items()},
+                    explain=explain)
+
+
+def _variants(raw, bank: Bank, f: Path, errors: list) -> list:
+    """An exam file's variants: each lists its questions (subset, order), choice order and numeric parameters."""
+    if not isinstance(raw, list) or not raw:
+        errors.append(f"{f.name}: 'variants' must be a non-empty list.")
+        return []
+    out = []
+    for n, v in enumerate(raw):
+        items = v.get("questions") if isinstance(v, dict) else None
+        if not isinstance(items, list) or not items:
+            errors.append(f"{f.name}, variant {n}: needs a 'questions' list.")
+            continue
+        for item in items:
+            q = bank.questions.get(item.get("id")) if isinstance(item, dict) else None
+            if q is None:
+                errors.append(f"{f.name}, variant {n}: {item!r} is not a question of this file.")
+                continue
+            if not q.numeric and sorted(item.get("choices") or []) != sorted(q.choice_ids):
+                errors.append(f"{f.name}, variant {n}, question {q.id!r}: 'choices' must list every choice id once.")
+            if q.numeric and set(item.get("params") or {}) != set(q.params):
+                errors.append(f"{f.name}, variant {n}, question {q.id!r}: 'params' must give {sorted(q.params)}.")
+        out.append(v)
+    return out

@@ -17,7 +17,9 @@ FORMS = {
     "default": {"parameter", "value"},  # ... whose default equals value
     "exists": set(),  # the dotted name resolves
     "absent": set(),  # the dotted name does not resolve
+    "computes": set(),  # number questions: the function, called with args, gives the key (or a fact)
 }
+OPTIONAL = {"computes": {"args", "equals"}}
 
 
 def validate_claim(claim) -> str | None:
@@ -30,13 +32,15 @@ def validate_claim(claim) -> str | None:
     form = forms[0]
     if not isinstance(claim[form], str) or "." not in claim[form]:
         return f"{form!r} needs a dotted name such as transformers.TrainingArguments."
-    extra = set(claim) - {form} - FORMS[form]
+    extra = set(claim) - {form} - FORMS[form] - OPTIONAL.get(form, set())
     missing = FORMS[form] - set(claim)
     if extra or missing:
         return f"{form!r} takes {sorted(FORMS[form]) or 'nothing else'}" + (f"; unknown {sorted(extra)}" if extra else "") + (
             f"; missing {sorted(missing)}" if missing else "") + "."
     if "parameter" in claim and not isinstance(claim["parameter"], str):
         return "'parameter' must be a name."
+    if form == "computes" and not isinstance(claim.get("args", {}), dict):
+        return "'args' must be a mapping of argument names to values or fact/param names."
     return None
 
 
@@ -58,9 +62,42 @@ def _parameters(target):
     return inspect.signature(target).parameters
 
 
-def check_claim(claim: dict) -> str | None:
-    """None if the claim holds for the installed libraries, else why not (one line)."""
+def _computes(claim: dict, question) -> str | None:
+    """Call the function for every parameter value the claim uses; compare with the key (or a fact/number)."""
+    import itertools
+
+    if question is None or not getattr(question, "numeric", False):
+        return "a 'computes' claim belongs to a number question."
+    try:
+        function = resolve(claim["computes"])
+    except (ImportError, AttributeError) as exc:
+        return f"{claim['computes']} does not resolve ({exc})."
+    args = claim.get("args") or {}
+    equals = claim.get("equals", "answer")
+    used = [n for n in question.params if n in args.values() or equals == "answer"]
+    for combo in itertools.product(*(question.params[n] for n in used)):
+        values = {**question.facts, **question.default_params(), **dict(zip(used, combo))}
+        call = {k: values[v] if isinstance(v, str) and v in values else v for k, v in args.items()}
+        try:
+            got = float(function(**call))
+        except Exception as exc:  # the fact cannot be computed here (no data, no weights)
+            return f"{claim['computes']}({call}) failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        if equals == "answer":
+            want = question.key_value(dict(zip(used, combo)))
+            ok = question.accepts(got, dict(zip(used, combo)))
+        else:
+            want = values[equals] if isinstance(equals, str) else float(equals)
+            ok = abs(got - want) <= 1e-9 * max(1.0, abs(want))
+        if not ok:
+            return f"{claim['computes']}({call}) = {got:g} here, the quiz's key is {want:g}."
+    return None
+
+
+def check_claim(claim: dict, question=None) -> str | None:
+    """None if the claim holds for the installed libraries (and data), else why not (one line)."""
     form = next(k for k in claim if k in FORMS)
+    if form == "computes":
+        return _computes(claim, question)
     name = claim[form]
     if form == "absent":
         try:
@@ -99,7 +136,7 @@ def check_bank_claims(bank) -> list[tuple[str, dict, str]]:
     failures = []
     for q in bank.questions.values():
         for claim in q.claims:
-            why = check_claim(claim)
+            why = check_claim(claim, q)
             if why:
                 failures.append((q.id, claim, why))
     return failures

