@@ -309,14 +309,21 @@ def build_submissions(root: Path) -> dict:
         folder = root / "submitted" / "keyholder" / a
         shutil.copytree(root / "source" / a, folder)
         submit(root, "blank", a, released(root, a))
-    # quiz answered with the widgets (the saved file), 7 of 10 right; the code cell left as released
-    quiz_nb = nbformat.read(root / "source" / QUIZ / f"{QUIZ}.ipynb", as_version=4)
-    lines = [l for c in quiz_nb.cells for l in c.source.splitlines() if l.startswith("quiz.answer(")]
+    # exam answered with the widgets (the saved file, by choice id): the first 5 questions of this student's
+    # variant right, the other 3 wrong; the code cell left as released
+    from course_utils.quiz import exam, load_bank
+
+    key_bank = load_bank(root / "source" / QUIZ / "exam_bank.yaml")
     folder = submit(root, "widgets", QUIZ, released(root, QUIZ))
-    for n, line in enumerate(lines):
-        qid, letters = re.match(r'quiz.answer\("([^"]+)", "([^"]+)"\)', line).groups()
-        wrong = "d" if letters != "d" else "c"
-        responses.save(qid, letters.split(",") if n < 7 else [wrong], "exam", path=folder / "quiz_responses.json")
+    for n, item in enumerate(exam.variant_spec(root / "release" / QUIZ / "chapter_exam.yaml", "widgets")["questions"]):
+        q = key_bank.questions[item["id"]]
+        if q.numeric:
+            values = {**q.facts, **(item.get("params") or {})}
+            right = eval(q.answer["formula"], {"max": max}, values)
+            answer = right if n < 5 else right + 1000
+        else:
+            answer = list(q.correct_ids) if n < 5 else [next(c for c in q.choice_ids if c not in q.correct_ids)]
+        responses.save(item["id"], answer, "exam", path=folder / "quiz_responses.json")
     # partial: exercise 2 wrong (a constant instead of asking the hardware)
     submit(root, "partial", A4, answered(root, A4, ex2_answer="use_fp16 = not torch.cuda.is_available()"))
     # right answers, but test cells deleted, duplicated, renamed, edited, re-pointed; set-up cell deleted
@@ -385,7 +392,7 @@ def build_submissions(root: Path) -> dict:
                      ("overflower", A4): "full", ("retyper", A1): "full", ("reorderer", A4): "full"})
     expected.update({("keyholder", a): "full" for a in ASSIGNMENTS})
     expected.update({("blank", a): 0 for a in ASSIGNMENTS})
-    expected.update({("widgets", QUIZ): 7, ("partial", A4): 4, ("tamperer", A1): "full", ("faker", A4): 0,
+    expected.update({("widgets", QUIZ): 5, ("partial", A4): 4, ("tamperer", A1): "full", ("faker", A4): 0,
                      ("hooker", A4): 3, ("looper", A4): 3, ("crasher", A4): 3, ("exiter", A4): 4,
                      ("flooder", A4): "full", ("snooper", A4): 0, ("garbled", A4): 0, ("nonotebook", A4): 0,
                      ("linker", A4): 0})
@@ -484,7 +491,9 @@ def test_release_has_no_answers(course):
         text = (root / "release" / a / f"{a}.ipynb").read_text()
         assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
     quiz_text = "".join(p.read_text() for p in (root / "release" / QUIZ).iterdir())
-    assert "correct" not in quiz_text and not list((root / "release").rglob("quiz_responses*"))
+    assert "correct" not in quiz_text and "formula" not in quiz_text and not list((root / "release").rglob("quiz_responses*"))
+    assert not list((root / "release").rglob("exam_bank*")), "the exam key was released"
+    assert not list((root / "autograded").rglob("exam_bank*")) and not list((root / "feedback").rglob("exam_bank*"))
 
 
 def test_grades_csv_and_item_analysis(course):
@@ -496,11 +505,28 @@ def test_grades_csv_and_item_analysis(course):
     assert keyholder == {r["assignment"]: float(r["max_score"]) for r in rows if r["student_id"] == "keyholder"}
     items = list(csv.DictReader((root / "report" / "items.csv").open()))
     quiz_items = [r for r in items if r["assignment"] == QUIZ]
-    assert len(quiz_items) == 10 and all(r["kind"] == "question" for r in quiz_items)
+    assert len(quiz_items) == 8 and all(r["kind"] == "question" for r in quiz_items)
     n = len(students)
-    # question 1: keyholder and widgets right, nobody else submitted the quiz right
+    # question 1 of each variant: keyholder and widgets right, nobody else submitted the exam right
     assert float(quiz_items[0]["share_right"]) == pytest.approx(2 / n, abs=1e-3)
     assert float(quiz_items[-1]["share_right"]) == pytest.approx(1 / n, abs=1e-3)
+    # by question id across variants, and which choice the class picked (by choice id)
+    from course_utils.quiz import exam, load_bank
+
+    key_bank = load_bank(root / "source" / QUIZ / "exam_bank.yaml")
+    questions = {r["question"]: r for r in csv.DictReader((root / "report" / "questions.csv").open())}
+    assert set(questions) == set(key_bank.questions)
+    widgets = exam.variant_spec(root / "source" / QUIZ / "chapter_exam.yaml", "widgets")["questions"]
+    first = widgets[0]["id"]
+    had = [s for s in students if first in [i["id"] for i in exam.variant_spec(
+        root / "source" / QUIZ / "chapter_exam.yaml", s)["questions"]]]
+    assert float(questions[first]["share_right"]) == pytest.approx(2 / len(had), abs=1e-3)
+    rows = [r for r in csv.DictReader((root / "report" / "distractors.csv").open()) if r["question"] == first]
+    q = key_bank.questions[first]
+    if not q.numeric:
+        picked = {r["choice"]: float(r["share"]) for r in rows}
+        assert picked[q.correct_ids[0]] == pytest.approx(2 / len(had), abs=1e-3)
+        assert picked["(no answer)"] == pytest.approx(1 - 2 / len(had), abs=1e-3)
     exercises = {(r["assignment"], r["exercise"]): r for r in csv.DictReader((root / "report" / "exercises.csv").open())}
     assert (A4, "ex1") in exercises and (QUIZ, "q01") in exercises
     assert (root / "report" / "item_analysis.png").stat().st_size > 10_000

@@ -57,35 +57,28 @@ def test_every_cell_is_an_nbgrader_cell(path):
             assert meta["locked"], f"{meta['grade_id']}: text and set-up cells are read-only"
 
 
-def quiz_key() -> dict[str, list[str]]:
-    """{question id: letters} as the hidden tests of the chapter quiz grade it."""
+def solution_key() -> dict[str, list[str]]:
+    """The key the chapter exam's solution cell records (by choice id)."""
     nb = nbformat.read(QUIZ / "07_chapter_quiz.ipynb", as_version=4)
-    key = {}
-    for cell in nb.cells:
-        qid = re.search(r'load_responses\(\)\.get\("([^"]+)"\)', cell.source)
-        letters = re.search(r"sorted\(answer\) == (\[[^\]]*\])", cell.source)
-        if qid and letters:
-            key[qid.group(1)] = ast.literal_eval(letters.group(1))
-    return key
+    solution = "\n".join(c.source for c in nb.cells if c.metadata["nbgrader"].get("solution"))
+    return ast.literal_eval(re.search(r"^KEY = (\{.*\})$", solution, re.M).group(1))
 
 
-def test_quiz_hidden_key_matches_the_bank():
-    key = quiz_key()
-    assert len(key) == 10
-    bank = quiz.load_bank()
-    assert all(quiz.score({qid: letters}, bank)[qid] for qid, letters in key.items()), \
-        "the hidden key of 07_chapter_quiz disagrees with quizzes/: rebuild the quiz assignment"
-    solution = "\n".join(c.source for c in nbformat.read(QUIZ / "07_chapter_quiz.ipynb", as_version=4).cells
-                         if c.metadata["nbgrader"].get("solution"))
-    answers = dict(re.findall(r'quiz\.answer\("([^"]+)", "([^"]+)"\)', solution))
-    assert {q: sorted(v.split(",")) for q, v in answers.items()} == key
+def test_exam_key_lives_with_the_instructor_and_matches_the_release():
+    from course_utils.quiz import exam
+
+    key_bank = quiz.load_bank(QUIZ / "exam_bank.yaml")
+    practice = quiz.load_bank()
+    assert not set(key_bank.questions) & set(practice.questions), "an exam question is in the installed bank"
+    assert exam.mismatches(QUIZ / "exam_bank.yaml", QUIZ / "chapter_exam.yaml") == []
+    assert solution_key() == {qid: list(q.correct_ids) for qid, q in key_bank.questions.items() if not q.numeric}
 
 
-def test_exam_file_has_the_questions_and_no_key():
+def test_exam_file_has_no_key_and_one_test_per_question_of_a_variant():
     text = (QUIZ / "chapter_exam.yaml").read_text(encoding="utf-8")
-    exam = yaml.safe_load(text)
-    assert exam["kind"] == "exam" and "correct" not in text and "explain" not in text
-    assert [q["id"] for q in exam["questions"]] == list(quiz_key())
-    bank = quiz.load_bank()
-    for q in exam["questions"]:  # same wording and order of choices as the bank the key comes from
-        assert [c["text"]["en"] for c in q["choices"]] == [c.text["en"] for c in bank.questions[q["id"]].choices]
+    exam_file = yaml.safe_load(text)
+    assert exam_file["kind"] == "exam" and "correct" not in text and "explain" not in text and "formula" not in text
+    per_variant = {len(v["questions"]) for v in exam_file["variants"]}
+    nb = nbformat.read(QUIZ / "07_chapter_quiz.ipynb", as_version=4)
+    tests = [c for c in nb.cells if c.metadata["nbgrader"].get("grade")]
+    assert per_variant == {len(tests)}, "one test cell per question of a student's variant"

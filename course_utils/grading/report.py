@@ -1,5 +1,12 @@
-"""`make grades` and `make report`: nbgrader's export, and the item analysis (share of the class right per
-test cell, quiz question and exercise) as CSV and a bar chart."""
+"""`make grades` and `make report`: nbgrader's export, and the item analysis as CSV and a chart.
+
+Per test cell and exercise: the share of the class with full marks (from the gradebook). For an exam
+with per-student variants (a source folder with ``exam_bank.yaml`` and ``chapter_exam.yaml``): per
+question id across variants, the share right among the students who had it, and the distractor
+table — the share that picked each choice, by choice identity, never by letter (letters differ per
+student). The answers come from the values each graded notebook sent to its checks (kept in the
+instructor's graded copy).
+"""
 from __future__ import annotations
 
 import csv
@@ -84,16 +91,19 @@ def report(root: Path) -> Path:
     import matplotlib.pyplot as plt
 
     items, exercises = item_analysis(root)
+    questions, distractors = exam_analysis(root)
     out = root / "report"
     out.mkdir(exist_ok=True)
-    for name, rows in (("items.csv", items), ("exercises.csv", exercises)):
+    for name, rows in (("items.csv", items), ("exercises.csv", exercises), ("questions.csv", questions),
+                       ("distractors.csv", distractors)):
         with (out / name).open("w", newline="", encoding="utf-8") as handle:
             if rows:
                 writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
                 writer.writeheader()
                 writer.writerows(rows)
-    fig, axes = plt.subplots(1, 2, figsize=(13, max(4, 0.28 * max(len(items), len(exercises), 1))),
-                             gridspec_kw={"width_ratios": [3, 2]})
+    fig, axes = plt.subplots(1, 3, figsize=(19, max(4, 0.28 * max(len(items), len(exercises), 1))),
+                             gridspec_kw={"width_ratios": [3, 2, 3]})
+    _plot_distractors(axes[2], distractors)
     for ax, rows, label, title in ((axes[0], items, "item", "per test cell / quiz question"),
                                    (axes[1], exercises, "exercise", "per exercise (all its tests right)")):
         names = [f"{r['assignment'][:2]} {r[label]}: {r['label']}"[:70] if "label" in r else
@@ -109,7 +119,70 @@ def report(root: Path) -> Path:
     fig.tight_layout()
     fig.savefig(out / "item_analysis.png", dpi=110)
     plt.close(fig)
-    print(f"Item analysis: {out / 'items.csv'}, {out / 'exercises.csv'}, {out / 'item_analysis.png'}")
+    print(f"Item analysis: {out / 'items.csv'}, {out / 'exercises.csv'}, {out / 'questions.csv'}, "
+          f"{out / 'distractors.csv'}, {out / 'item_analysis.png'}")
     return out
 
 
+
+
+def _exam_answers(root: Path, assignment: str) -> dict[str, dict]:
+    """{student: {question id: answer}} from the values the graded notebooks sent to their checks."""
+    import nbformat
+
+    answers = {}
+    for path in sorted((root / "autograded").glob(f"*/{assignment}/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            values = (cell.get("metadata", {}).get("course_grading") or {}).get("values")
+            if isinstance(values, dict) and isinstance(values.get("answers"), dict):
+                answers[path.parent.parent.name] = values["answers"]
+                break
+    return answers
+
+
+def exam_analysis(root: Path) -> tuple[list[dict], list[dict]]:
+    """(per question id, per question and choice) for every exam assignment with variants."""
+    from nbgrader.api import Gradebook
+
+    from course_utils.quiz import exam, load_bank
+    from course_utils.quiz.analysis import choice_shares, share_rows
+
+    with Gradebook(db_url(root)) as gb:
+        students = [s.id for s in gb.students]
+    questions, distractors = [], []
+    for folder in sorted((root / "source").iterdir()):
+        key_path, exam_path = folder / "exam_bank.yaml", folder / "chapter_exam.yaml"
+        if not (key_path.is_file() and exam_path.is_file()):
+            continue
+        key_bank = load_bank(key_path)
+        answers = _exam_answers(root, folder.name)
+        had: dict[str, list[str]] = {}
+        for student in students:
+            for item in exam.variant_spec(exam_path, student)["questions"]:
+                had.setdefault(item["id"], []).append(student)
+        for qid, who in had.items():
+            right = sum(exam.grade(key_bank, exam_path, s, answers.get(s, {})).get(qid, (False, ""))[0] for s in who)
+            questions.append({"assignment": folder.name, "question": qid, "students": len(who),
+                              "share_right": round(right / len(who), 4)})
+            shares = choice_shares([{qid: answers.get(s, {}).get(qid)} for s in who], key_bank)
+            for row in share_rows({qid: shares[qid]}, key_bank):
+                distractors.append({"assignment": folder.name, **row, "students": len(who)})
+    return questions, distractors
+
+
+def _plot_distractors(ax, rows: list[dict]) -> None:
+    """One stacked bar per question: the right choices in green, each wrong choice in its own grey."""
+    questions = list(dict.fromkeys(r["question"] for r in rows))
+    for y, qid in enumerate(questions):
+        left = 0.0
+        for n, r in enumerate(r for r in rows if r["question"] == qid):
+            color = "tab:green" if r["correct"] is True else ("white" if r["choice"] == "(no answer)" else
+                                                              ["0.35", "0.55", "0.75", "0.85"][n % 4])
+            ax.barh(y, r["share"], left=left, color=color, edgecolor="black", linewidth=0.3)
+            if r["share"] >= 0.08:
+                ax.text(left + r["share"] / 2, y, str(r["choice"])[:6], ha="center", va="center", fontsize=6)
+            left += r["share"]
+    ax.set_yticks(range(len(questions)), [q[:40] for q in questions], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of the students who had the question (green: right)")
+    ax.set_title("exam: which choice the class picked (by choice id)")

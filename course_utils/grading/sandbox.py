@@ -92,7 +92,7 @@ def _readonly_roots() -> list[Path]:
     roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
              Path(course_utils.__file__).resolve().parent}
     roots.add(Path(sysconfig.get_paths()["purelib"]).resolve())
-    try:  # the practice bank (quiz.answer checks ids and letters)
+    try:  # the practice bank (public, installed with the package; exam keys are never in it)
         from course_utils.quiz.bank import default_bank_dir
 
         roots.add(default_bank_dir().resolve())
@@ -109,7 +109,7 @@ def bwrap_executable() -> str:
 
 
 def bwrap_command(workdir: Path, connection_dir: Path | None, files: list[tuple[int, str]],
-                  argv: list[str], seccomp_fd: int | None = None) -> list[str]:
+                  argv: list[str], seccomp_fd: int | None = None, learner: str = "") -> list[str]:
     """The bwrap argv that runs ``argv`` with only the listed paths visible.
 
     ``files``: (open file descriptor, path relative to the working directory) pairs, copied in by bwrap.
@@ -149,6 +149,8 @@ def bwrap_command(workdir: Path, connection_dir: Path | None, files: list[tuple[
         "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1",
         "HF_HOME": "/tmp/hf", "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1",
         "COURSE_SMOKE": "1", "NBGRADER_EXECUTION": "autograde",
+        # The student's id: the quiz shows (and quiz.answer's letters mean) that student's exam variant.
+        "COURSE_LEARNER": learner,
     }
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
@@ -210,7 +212,7 @@ def _die_with_parent() -> None:
 
 def run_sandboxed(workdir: Path, argv: list[str], connection_dir: Path | None = None,
                   files: list[Path] = (), timeout: float | None = None,
-                  capture: bool = False) -> subprocess.CompletedProcess | int:
+                  capture: bool = False, learner: str = "") -> subprocess.CompletedProcess | int:
     """Run argv in the sandbox with copies of ``files`` (under workdir); the exit code, or the
     CompletedProcess when ``capture``."""
     import tempfile
@@ -224,7 +226,8 @@ def run_sandboxed(workdir: Path, argv: list[str], connection_dir: Path | None = 
         handles[-1].seek(0)
     try:
         command = bwrap_command(workdir, connection_dir, [(h.fileno(), str(p.relative_to(workdir))) for h, p in zip(handles, declared)],
-                                argv, seccomp_fd=handles[-1].fileno() if program is not None else None)
+                                argv, seccomp_fd=handles[-1].fileno() if program is not None else None,
+                                learner=learner)
         options = dict(stdin=subprocess.DEVNULL, pass_fds=[h.fileno() for h in handles],
                        preexec_fn=_apply_limits, env={"PATH": "/usr/bin:/bin"}, cwd=FIXED_CWD)
         if capture:
@@ -282,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     os.chmod(connection_file.parent, 0o777)  # the kernel runs as nobody
     os.chmod(connection_file, 0o644)
     kernel = [str(Path(sys.prefix) / "bin" / "python"), "-I", "-m", KERNEL_MODULE, "-f", str(connection_file)]
-    return run_sandboxed(workdir, kernel, connection_dir=connection_file.parent, files=sandbox_files(workdir))
+    # jupyter_client starts the kernel in autograded/<student>/<assignment>/: the student's id is the parent's name.
+    return run_sandboxed(workdir, kernel, connection_dir=connection_file.parent, files=sandbox_files(workdir),
+                         learner=workdir.parent.name)
 
 
 if __name__ == "__main__":
