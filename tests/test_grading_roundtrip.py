@@ -588,5 +588,5 @@ def test_a_kernel_that_cannot_start_is_not_graded_and_stores_no_score(course, tm
     assert result.returncode == 3, result.stdout[-2000:] + result.stderr[-2000:]
     rows = list(csv.DictReader((root / "autograded" / grading_autograde.LOG_NAME).open()))
     assert [(r["student"], r["status"]) for r in rows] == [("newcomer", "not graded")], rows
-    assert rows[0]["reason"].startswith("the grader failed"), rows
+    assert rows[0]["reason"].startswith("the grader failed") and "Kernel died" in rows[0]["reason"], rows
     assert _scores(root) == before, "a grader failure was stored as a score"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -180,8 +181,12 @@ def _grader_fault(code: int, tail: str, timeout: float) -> str:
     if code == -9:
         return f"grading took longer than {timeout:.0f} s and was stopped"
     lines = [line.strip() for line in tail.splitlines() if line.strip()]
-    errors = [line for line in lines if "[ERROR]" in line or "Error" in line or "error" in line]
-    return "the grader failed: " + ((errors or lines or [f"nbgrader exit code {code}"])[-1][:300])
+    # The exception's own line ("RuntimeError: Kernel died before replying to kernel_info", "GraderFault: ...")
+    # says most; nbgrader's closing "[ERROR] Please see ..." lines say nothing.
+    raised = [line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Fault|Exception)[A-Za-z_]*: ", line)]
+    logged = [line for line in lines if "[ERROR]" in line and "Please see" not in line
+              and "There was an error processing" not in line]
+    return "the grader failed: " + ((raised or logged or lines or [f"nbgrader exit code {code}"])[-1][:300])
 
 
 def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch: Path) -> Outcome:
