@@ -143,3 +143,47 @@ def test_sync_keeps_korean_comments_where_the_code_did_not_change():
     assert merged == "# 데이터를 읽습니다\nx = load()  # 한 번만\nprint(x[:3])  # a few"
     assert english, "the new English comment is reported for translation"
     assert sync_tool.code_without_comments(merged) == sync_tool.code_without_comments(en_new)
+
+
+# Issue 10, section 4: lessons end with 3-5 exercises, at least one with a self-check cell, before the summary.
+# Lessons whose exercises exist already are REQUIRED; the others are checked once they have an exercises section.
+EXERCISE_LESSONS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training",
+                    "05_training_loop", "06_learning_curves", "08_use_your_model"]
+EXERCISES_REQUIRED = {"01_preprocessing", "02_trainer_api", "03_evaluation"}
+EXERCISE_HEADING = {"en": "Exercises", "ko": "연습 문제"}
+SUMMARY_HEADING = {"en": "Summary", "ko": "요약"}
+SELF_CHECK = re.compile(r"\bexercises\.check_\w+\(")  # a course_utils.exercises check, run in the notebook
+
+
+def _heading_index(nb_cells, title: str) -> int | None:
+    pattern = re.compile(rf"^##\s+{re.escape(title)}\b", re.M)
+    return next((i for i, c in enumerate(nb_cells) if c["cell_type"] == "markdown"
+                 and pattern.search("".join(c["source"]))), None)
+
+
+def _exercise_cases():
+    for lang in ("en", "ko"):
+        for lesson in EXERCISE_LESSONS:
+            path = ROOT / "notebooks" / lang / f"{lesson}.ipynb"
+            if path.exists():
+                yield pytest.param(path, lesson in EXERCISES_REQUIRED, id=f"{lang}/{lesson}")
+
+
+@pytest.mark.parametrize("path, required", list(_exercise_cases()))
+def test_lesson_ends_with_exercises_and_a_self_check(path, required):
+    lang = path.parent.name
+    nb_cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    start = _heading_index(nb_cells, EXERCISE_HEADING[lang])
+    if start is None:
+        if required:
+            pytest.fail(f"no '## {EXERCISE_HEADING[lang]}' section")
+        pytest.skip(f"{path.stem}: no exercises yet (not required)")
+    # The summary heading may share a cell with other text; it must come after the exercises.
+    summary = _heading_index(nb_cells[start + 1:], SUMMARY_HEADING[lang])
+    assert summary is not None, f"the '## {SUMMARY_HEADING[lang]}' follows the exercises"
+    section = nb_cells[start:start + 1 + summary]
+    prose = "\n".join("".join(c["source"]) for c in section if c["cell_type"] == "markdown")
+    count = len(re.findall(r"^\d+\.\s", prose, re.M))
+    assert 3 <= count <= 5, f"{count} numbered exercises; the lesson should have 3 to 5"
+    checks = [c for c in section if c["cell_type"] == "code" and SELF_CHECK.search("".join(c["source"]))]
+    assert checks, "at least one self-check cell (course_utils.exercises.check_...(...)) in the exercises section"
