@@ -109,7 +109,7 @@ def check_training_args(args) -> Verdict:
                              "체크포인트가 전용 폴더 {want!r}가 아니라 {got!r}에 저장됩니다",
                              got=str(args.output_dir), want=EXERCISE_ARGS["output_dir"]))
     if args.num_train_epochs != EXERCISE_ARGS["num_train_epochs"]:
-        problems.append(_say("it would train {got:g} epochs, not 2", "2에폭이 아니라 {got:g}에폭 훈련합니다",
+        problems.append(_say("it would train {got:g} epochs, not 2", "2 에폭이 아니라 {got:g} 에폭 훈련합니다",
                              got=args.num_train_epochs))
     if args.per_device_train_batch_size != EXERCISE_ARGS["per_device_train_batch_size"]:
         problems.append(_say("training batches would hold {got} examples, not 16",
@@ -118,7 +118,7 @@ def check_training_args(args) -> Verdict:
         problems.append(_say("the learning rate is {got:g}, not 3e-5", "학습률이 3e-5가 아니라 {got:g}입니다",
                              got=args.learning_rate))
     if str(getattr(args.logging_strategy, "value", args.logging_strategy)) != "steps" or args.logging_steps != 10:
-        problems.append(_say("the loss would not be logged every 10 steps", "손실이 10스텝마다 기록되지 않습니다"))
+        problems.append(_say("the loss would not be logged every 10 steps", "손실이 10 스텝마다 기록되지 않습니다"))
     if str(getattr(args.save_strategy, "value", args.save_strategy)) != "no":
         problems.append(_say("it would still save checkpoints", "아직 체크포인트를 저장합니다"))
     if problems:
@@ -151,7 +151,7 @@ def check_total_steps(fn, trainer=None) -> Verdict:
         if got != want:
             return Verdict(False, _say("for {n} examples, batches of {b} and {e} epochs you say {got}; "
                                        "count the last, smaller batch of each epoch too",
-                                       "예제 {n}개, 배치 크기 {b}, {e}에폭에 {got}이라고 답했습니다. "
+                                       "예제 {n}개, 배치 크기 {b}, {e} 에폭일 때 답이 {got}입니다. "
                                        "에폭마다 마지막의 작은 배치도 세어 보세요", n=n, b=batch, e=epochs, got=got))
     return Verdict(True, _say("your count matches the Trainer on {k} cases", "{k}가지 경우 모두 Trainer와 같습니다",
                               k=len(cases)))
