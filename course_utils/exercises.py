@@ -149,10 +149,14 @@ def check_total_steps(fn, trainer=None) -> Verdict:
             return Verdict(False, _say("your function returns None; return a whole number of steps",
                                        "함수가 None을 돌려줍니다. 스텝 수(정수)를 돌려주세요"))
         if got != want:
-            return Verdict(False, _say("for {n} examples, batches of {b} and {e} epochs you say {got}; "
-                                       "count the last, smaller batch of each epoch too",
-                                       "예제 {n}개, 배치 크기 {b}, {e} 에폭일 때 답이 {got}입니다. "
-                                       "에폭마다 마지막의 작은 배치도 세어 보세요", n=n, b=batch, e=epochs, got=got))
+            if got == n // batch * epochs:
+                hint = _say("count the last, smaller batch of each epoch too", "에폭마다 마지막의 작은 배치도 세어 보세요")
+            else:
+                hint = _say("how many batches make one epoch, and how many epochs are there?",
+                            "에폭 하나는 배치 몇 개이고, 에폭은 몇 번인가요?")
+            return Verdict(False, _say("for {n} examples, batches of {b} and {e} epochs you say {got}; {hint}",
+                                       "예제 {n}개, 배치 크기 {b}, {e} 에폭일 때 답이 {got}입니다. {hint}",
+                                       n=n, b=batch, e=epochs, got=got, hint=hint))
     return Verdict(True, _say("your count matches the Trainer on {k} cases", "{k}가지 경우 모두 Trainer와 같습니다",
                               k=len(cases)))
 
@@ -214,6 +218,9 @@ def check_f1_from_counts(fn) -> Verdict:
         got, error = _call(fn, tp, fp, fn_)
         if error:
             return error
+        if got is None:
+            return Verdict(False, _say("your function returns None; return F1 as a number",
+                                       "함수가 None을 돌려줍니다. F1을 숫자로 돌려주세요"))
         try:
             ok = math.isclose(float(got), want, abs_tol=1e-9)
         except (TypeError, ValueError):

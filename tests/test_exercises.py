@@ -65,7 +65,10 @@ def test_total_steps_uses_the_real_run():
     trainer = types.SimpleNamespace(state=types.SimpleNamespace(global_step=24), train_dataset=list(range(64)),
                                     args=types.SimpleNamespace(per_device_train_batch_size=8, num_train_epochs=3.0))
     assert exercises.check_total_steps(right, trainer).ok
-    assert not exercises.check_total_steps(lambda n, b, e: n // b * e).ok, "forgets the last, smaller batch"
+    floor = exercises.check_total_steps(lambda n, b, e: n // b * e)
+    assert not floor.ok and "last, smaller batch" in floor.why
+    no_epochs = exercises.check_total_steps(lambda n, b, e: math.ceil(n / b))
+    assert not no_epochs.ok and "last, smaller batch" not in no_epochs.why
     assert not exercises.check_total_steps(lambda n, b, e: None).ok
     trainer.state.global_step = 25  # a Trainer that did something else: the real run decides
     assert not exercises.check_total_steps(right, trainer).ok
