@@ -156,6 +156,9 @@ def setup(lang: str | None = None, seed: int = 42) -> CourseEnvironment:
     if lang is not None:  # otherwise messages.get_language(): COURSE_LANG, else the lesson's folder
         messages.set_language(lang)
     install_notebook_handler()
+    # Fast tokenizers use threads unless this says "false". Once they have, every fork (DataLoader workers,
+    # map(num_proc=...), multi-process launchers) warns of a possible deadlock; "false" avoids warning and risk.
+    # Only a default: a learner's own setting wins. Lesson 1 times batched tokenization both ways and says so.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # The Trainer's DataLoader asks for pinned memory; without a GPU torch warns on every run.
     warnings.filterwarnings("ignore", message=".*pin_memory.*no accelerator is found.*")
