@@ -238,6 +238,8 @@ def build(lessons_dir: Path, out: Path, quiet: bool = True) -> Path:
         done = subprocess.run(cmd, env=env)
         if done.returncode:
             raise SiteError(f"sphinx-build failed for {lang} (messages above); the sources are in {src}.")
+        for macros in (out / lang / "_static").glob("*webpack-macros.html"):
+            macros.unlink()  # the theme's Jinja macro sources, copied with its static files: not pages
         downloads = out / lang / "notebooks"
         downloads.mkdir(parents=True, exist_ok=True)
         for source, _ in titles:
