@@ -438,3 +438,15 @@ def test_screenshots_of_a_lesson_page(site, visit, lang):
     assert figure.evaluate("i => i.naturalWidth") > 0
     page.screenshot(path=str(SHOTS / f"figure_{lang}.png"))
     assert not tab.problems, "\n".join(tab.problems)
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang, word, lesson", [("en", "DataCollatorWithPadding", "01_preprocessing"),
+                                                ("ko", "토크나이저", "01_preprocessing")])
+def test_search_finds_a_lesson(site, visit, lang, word, lesson):
+    from playwright.sync_api import expect
+
+    tab = visit(lang)
+    page = tab.open(f"{lang}/search.html?q={urllib.parse.quote(word)}")
+    expect(page.locator(f"#search-results a[href*='{lesson}']").first).to_be_visible()
+    assert not tab.problems, "\n".join(tab.problems)
