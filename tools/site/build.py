@@ -190,7 +190,7 @@ def landing_page(lang: str, titles: list[tuple[Path, str]]) -> str:
     t, owner_name = TEXT[lang], "/".join(repository())
     other = "ko" if lang == "en" else "en"
     repo = f"[{owner_name}](https://github.com/{owner_name})"
-    rows = "\n".join(f"| {i} | [{title}]({src.stem}.ipynb) |" for i, (src, title) in enumerate(titles, 1))
+    rows = "\n".join(f"| {int(src.stem[:2])} | [{title}]({src.stem}.ipynb) |" for src, title in titles)
     toc = "\n".join(src.stem for src, _ in titles)
     return (f"# {t['home_title']}\n\n"
             f"```{{raw}} html\n<nav class=\"course-page-bar\"><a class=\"course-button course-lang-switch\" "

@@ -6,7 +6,7 @@ Outputs come from the executed lessons (build/lessons/): MyST-NB never executes 
 import os
 
 project = "Fine-tuning with the Trainer API"
-author = "trainer-course contributors"
+author = ""  # no "By ..." footer (it reads badly in Korean)
 extensions = ["myst_nb"]
 nb_execution_mode = "off"  # the lessons were executed by `make test` (nbval) or `make run`
 nb_merge_streams = True
