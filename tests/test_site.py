@@ -105,6 +105,17 @@ def _page(site: Path, source: Path) -> str:
     return (site / source.parent.name / f"{source.stem}.html").read_text(encoding="utf-8")
 
 
+def test_lessons_executed_in_this_session_are_the_ones_on_the_site(site):
+    """Under `make test` nbval executed every lesson just before; each must have been saved (not an old copy)."""
+    capture = sys.modules.get("tools.site.nbval_capture")
+    if capture is None or not capture._last_cell:
+        pytest.skip("nbval did not run lessons in this session (run alone: the site uses build/lessons as it is)")
+    executed = {Path(str(item.parent.fspath)).resolve() for item in capture._last_cell.values()}
+    for _, source in _lessons():
+        if source.resolve() in executed:
+            assert source.resolve() in capture.SAVED, f"nbval ran {source} but its executed copy was not saved"
+
+
 def test_a_page_per_lesson_and_language(site):
     assert (site / "index.html").is_file() and (site / ".nojekyll").is_file()
     for lang in LANGS:

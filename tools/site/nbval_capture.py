@@ -26,6 +26,7 @@ SITE_TESTS = "test_site.py"
 
 _last_cell: dict[str, object] = {}  # notebook node id -> its last collected cell item
 _failed_cell: dict[str, int] = {}  # notebook node id -> number of the first failing code cell
+SAVED: dict[Path, str] = {}  # lesson source -> "written" or "kept full" (read by tests/test_site.py)
 
 
 def _is_nbval_cell(item) -> bool:
@@ -83,9 +84,11 @@ def _save(notebook_item, failed_cell: int | None) -> None:
         except Exception:
             kept = {}
         if kept.get("mode") == "full" and kept.get("ok") and kept.get("code_sha256") == meta["code_sha256"]:
+            SAVED[source.resolve()] = "kept full"
             return  # the maintainer's full run of this very code stays the site's source
     nb.metadata[runinfo.KEY] = meta
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".ipynb.part")
     nbformat.write(nb, partial)
     os.replace(partial, target)
+    SAVED[source.resolve()] = "written"
