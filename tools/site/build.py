@@ -98,15 +98,15 @@ def lesson_title(nb) -> str:
 
 def executed_copy(source: Path, lessons_dir: Path):
     """The executed notebook for ``source``, checked to hold the lesson's current code."""
-    copy = lessons_dir / source.parent.name / source.name
+    path = lessons_dir / source.parent.name / source.name
     hint = "run `COURSE_SMOKE=1 make run` (a few minutes) or `make test`, then `make site`"
-    if not copy.is_file():
+    if not path.is_file():
         raise SiteError(f"No executed copy of {source.relative_to(ROOT)} in {lessons_dir}: {hint}.")
-    nb = nbformat.read(copy, as_version=4)
+    nb = nbformat.read(path, as_version=4)
     if runinfo.code_digest(nb) != runinfo.code_digest(nbformat.read(source, as_version=4)):
-        raise SiteError(f"{copy} was executed from older code than {source.relative_to(ROOT)}: {hint}.")
+        raise SiteError(f"{path} was executed from older code than {source.relative_to(ROOT)}: {hint}.")
     if runinfo.KEY not in nb.metadata:
-        raise SiteError(f"{copy} does not say how it was run (no '{runinfo.KEY}' metadata): {hint}.")
+        raise SiteError(f"{path} does not say how it was run (no '{runinfo.KEY}' metadata): {hint}.")
     return nb
 
 
