@@ -14,7 +14,8 @@ myst_enable_extensions = ["colon_fence"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 # Widget outputs have no saved state, so they cannot render; build.py drops them and
 # puts the static quiz in place of the quiz widget.
-suppress_warnings = ["mystnb.unknown_mime_type"]
+# Shell escapes (`!python -m ...`) are not Python: Pygments retries them in relaxed mode, which is fine.
+suppress_warnings = ["mystnb.unknown_mime_type", "misc.highlighting_failure"]
 
 html_theme = "sphinx_book_theme"
 html_static_path = ["static"]
