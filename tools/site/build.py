@@ -244,6 +244,7 @@ def build(lessons_dir: Path, out: Path, quiet: bool = True) -> Path:
         downloads.mkdir(parents=True, exist_ok=True)
         for source, _ in titles:
             shutil.copy2(source, downloads / source.name)  # the lesson as committed (no outputs)
+    shutil.rmtree(out / "jupyter_execute", ignore_errors=True)  # MyST-NB's working copies, not part of the site
     (out / "index.html").write_text(ROOT_PAGE.format(en_title=TEXT["en"]["home_title"],
                                                      ko_title=TEXT["ko"]["home_title"]), encoding="utf-8")
     (out / ".nojekyll").write_text("")  # GitHub Pages: serve _static/ and _images/ as they are
