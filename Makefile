@@ -40,7 +40,7 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 test: $(STAMP)
-	$(TEST_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --junitxml=build/test-results.xml
+	$(TEST_ENV) $(PY) -m pytest -p tools.site.nbval_capture tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --junitxml=build/test-results.xml
 
 run: $(STAMP)
 	TQDM_DISABLE=1 $(PY) tools/run_lessons.py notebooks/en notebooks/ko

@@ -16,6 +16,9 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools.site import runinfo  # noqa: E402  (the site shows mode, machine and date of this run)
+
 BUILD = ROOT / "build" / "lessons"
 
 
@@ -23,12 +26,15 @@ def run(notebook: Path) -> tuple[float, str]:
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}})
     start = time.perf_counter()
-    status = "ok"
+    status, failed_cell = "ok", None
     try:
         client.execute()
     except CellExecutionError as exc:
         status = f"FAILED: {str(exc).strip().splitlines()[-1][:200]}"
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        failed_cell = next((i for i, cell in enumerate(code) if any(o.get("output_type") == "error" for o in cell.outputs)), None)
     seconds = time.perf_counter() - start
+    nb.metadata[runinfo.KEY] = runinfo.metadata(nb, runner="make run", ok=status == "ok", failed_cell=failed_cell)
     out = BUILD / notebook.parent.name
     out.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out / notebook.name)

@@ -1,0 +1,463 @@
+"""The course website (`make site`): built from the lessons this test session executed, then read in Chromium.
+
+`make test` runs this file last (tools/site/nbval_capture.py orders it), after nbval has
+executed every lesson and saved each executed notebook into build/lessons/; the site is
+built from those, never from a second run. Run alone, it needs build/lessons/ from an
+earlier `make test` or `COURSE_SMOKE=1 make run`, and says so.
+
+Static checks: one page per lesson and language, every output and figure of the executed
+copy, the run line (mode, machine, date), each lesson's single/several-answer questions
+on its page, practice bank only, a visible note for a question kind the site cannot show.
+Browser checks (Debian Chromium + Playwright, the site served on 127.0.0.1, every request
+elsewhere blocked): no console errors, no broken internal links, anchors or images,
+Korean drawn with a CJK font, quizzes answer a click (mouse and keyboard) in English and
+Korean, the language switch lands on the twin. Screenshots: build/site-shots/.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import http.server
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import types
+import urllib.parse
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tools.site import build as site_build  # noqa: E402
+from tools.site import quiz_html, runinfo  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-dev-shm-usage"]
+SHOTS = ROOT / "build" / "site-shots"
+LANGS = ("en", "ko")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
+                                    reason=f"{CHROMIUM} is absent: apt-get install chromium fonts-noto-cjk")
+
+pytestmark = pytest.mark.timeout(900)
+
+# What a person reads after Submit, written out here (not imported from the quiz code).
+READS = {
+    "en": {"submit": "Submit", "correct": "✓ Correct.", "wrong": "Not quite", "score": "Score: 1 of 4 correct"},
+    "ko": {"submit": "제출", "correct": "✓ 정답입니다.", "wrong": "다시 해 보세요", "score": "점수: 4문제 중 1문제 정답"},
+}
+SINGLE = ("02_trainer_api", "trainer.processing_class")  # radio buttons; b is right
+SEVERAL = ("01_preprocessing", "preprocessing.unused_columns")  # check boxes; a and b are right
+
+
+def _text(page_html: str) -> str:
+    """A page's visible text, roughly: tags out, entities decoded, whitespace collapsed."""
+    no_scripts = re.sub(r"<script\b.*?</script>", " ", page_html, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", no_scripts)).split())
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace("`", "").split())
+
+
+def _squash(text: str) -> str:
+    """Text without backticks or any white space: markup may add spaces around inline code."""
+    return "".join(text.replace("`", "").split())
+
+
+# --- the site, built once from this session's executions ------------------------------------------------
+@pytest.fixture(scope="module")
+def site() -> Path:
+    try:
+        import myst_nb  # noqa: F401
+        import sphinx_book_theme  # noqa: F401
+    except ImportError as exc:
+        pytest.fail(f"The site builder is not installed ({exc.name}): run `make site-deps`.")
+    try:
+        return site_build.build(ROOT / "build" / "lessons", ROOT / "build" / "site")
+    except site_build.SiteError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def bank():
+    from course_utils.quiz import load_bank
+
+    return load_bank()
+
+
+def _lessons():
+    return [(lang, source) for lang in LANGS for source in site_build.lessons(lang)]
+
+
+def _executed(source: Path):
+    return nbformat.read(ROOT / "build" / "lessons" / source.parent.name / source.name, as_version=4)
+
+
+def _page(site: Path, source: Path) -> str:
+    return (site / source.parent.name / f"{source.stem}.html").read_text(encoding="utf-8")
+
+
+def test_lessons_executed_in_this_session_are_the_ones_on_the_site(site):
+    """Under `make test` nbval executed every lesson just before; each must have been saved (not an old copy)."""
+    capture = sys.modules.get("tools.site.nbval_capture")
+    if capture is None or not capture._last_cell:
+        pytest.skip("nbval did not run lessons in this session (run alone: the site uses build/lessons as it is)")
+    executed = {Path(str(item.parent.fspath)).resolve() for item in capture._last_cell.values()}
+    for _, source in _lessons():
+        if source.resolve() in executed:
+            assert source.resolve() in capture.SAVED, f"nbval ran {source} but its executed copy was not saved"
+
+
+def test_a_page_per_lesson_and_language(site):
+    assert (site / "index.html").is_file() and (site / ".nojekyll").is_file()
+    for lang in LANGS:
+        assert (site / lang / "index.html").is_file()
+        assert (site / lang / "search.html").is_file() and (site / lang / "searchindex.js").is_file()
+    lessons = _lessons()
+    assert len(lessons) >= 14 and {s.name for _, s in lessons if _ == "en"} == {s.name for _, s in lessons if _ == "ko"}
+    for lang, source in lessons:
+        page = site / lang / f"{source.stem}.html"
+        assert page.is_file(), f"no page for {source}"
+        download = site / lang / "notebooks" / source.name
+        assert download.read_bytes() == source.read_bytes(), f"'Download notebook' of {page} is not the lesson"
+
+
+def test_every_output_and_figure_is_on_the_page(site):
+    for lang, source in _lessons():
+        nb, page = _executed(source), _page(site, source)
+        text = _text(page)
+        with_output = [c for c in nb.cells if c.cell_type == "code"
+                       and any(WIDGET_MIME not in o.get("data", {}) for o in c.outputs)]
+        figures = sum(1 for c in with_output for o in c.outputs if any(k.startswith("image/") for k in o.get("data", {})))
+        assert page.count('class="cell_output') == len(with_output), f"{source}: outputs missing on the page"
+        assert len(re.findall(r'<img [^>]*src="_images/', page)) >= figures, f"{source}: figures missing"
+        for cell in with_output:
+            for out in cell.outputs:
+                lines = [line for line in (out.get("text") or "").splitlines() if len(line.strip()) > 3]
+                if out.get("output_type") == "stream" and lines:
+                    first = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", lines[0]).split())
+                    assert first in text, f"{source}: stream output {first!r} is not on the page"
+
+
+def test_each_page_says_how_its_outputs_were_made(site):
+    for lang, source in _lessons():
+        run = _executed(source).metadata[runinfo.KEY]
+        info = re.search(r'<p class="course-run-info[^"]*">(.*?)</p>', _page(site, source), re.S)
+        assert info, f"{source}: no run line"
+        line = html.unescape(info.group(1))
+        word = {("en", "smoke"): "smoke mode", ("en", "full"): "full mode",
+                ("ko", "smoke"): "스모크 모드", ("ko", "full"): "전체 모드"}[(lang, run["mode"])]
+        assert word in line and run["date"] in line, line
+
+
+def test_each_lessons_questions_are_on_its_page(site, bank):
+    shown_somewhere = set()
+    for lang, source in _lessons():
+        page = _page(site, source)
+        targets = [t for c in nbformat.read(source, as_version=4).cells if c.cell_type == "code"
+                   for t in quiz_html.quiz_targets(c.source)]
+        if source.stem in bank.lessons:
+            assert source.stem in targets or "chapter" in targets, f"{source} does not show its own quiz"
+        for question in (q for t in targets for q in bank.select(t)):
+            block = re.search(rf'<div class="course-quiz-question[^"]*" id="{quiz_html.html_id(question.id)}".*?</div>\s*'
+                              rf'(?=<div class="course-quiz-question|<p class="course-quiz-score)', page, re.S)
+            assert block, f"{source}: question {question.id} is not on the page"
+            block = block.group(0)
+            if not quiz_html.supported(question):
+                assert "course-quiz-note" in block
+                continue
+            kind = "checkbox" if question.multiple else "radio"
+            assert len(re.findall(rf'<input type="{kind}"', block)) == len(question.choices), question.id
+            assert _squash(question.prompt[lang]) in _squash(_text(block)), f"{source}: prompt of {question.id}"
+            key = json.loads(re.search(r'class="course-quiz-key">(.*?)</script>', block, re.S).group(1).replace("<\\/", "</"))
+            assert key["correct"] == question.correct_letters
+            shown_somewhere.add(question.id)
+    choice_questions = {q.id for q in bank.questions.values() if quiz_html.supported(q)}
+    assert choice_questions <= shown_somewhere, f"never on the site: {sorted(choice_questions - shown_somewhere)}"
+
+
+def test_only_the_practice_bank_reaches_the_site(site, bank):
+    ids = set()
+    for page in site.rglob("*.html"):
+        ids.update(re.findall(r'class="course-quiz-question[^"]*" id="[^"]+" data-qid="([^"]+)"', page.read_text("utf-8")))
+    assert ids and ids <= set(bank.questions), sorted(ids - set(bank.questions))
+    from course_utils.quiz import export_exam, load_bank
+
+    exam_file = export_exam("02_trainer_api", ROOT / "build" / "site-test" / "exam.yaml")
+    with pytest.raises(ValueError, match="exam file"):
+        quiz_html.render("02_trainer_api", "en", load_bank(exam_file))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_kind_the_site_does_not_know_gets_a_visible_note(bank, lang):
+    known = bank.questions[SINGLE[1]]
+    numeric = types.SimpleNamespace(id="evaluation.numeric_demo", kind="numeric", prompt=known.prompt, choices=(),
+                                    multiple=False, code=None)
+    stub = types.SimpleNamespace(keyless=False, select=lambda target: [known, numeric], title=bank.title)
+    markup = quiz_html.render("02_trainer_api", lang, stub)
+    note = re.search(r'<p class="course-quiz-note" role="note">(.*?)</p>', markup).group(1)
+    assert "numeric" in note and 'quiz.show("evaluation.numeric_demo")' in html.unescape(note)
+    assert markup.count('class="course-quiz-submit"') == 1  # the known question stays answerable
+
+
+def test_readme_lesson_table_links_to_the_site(site):
+    """Each lesson row of README's table links to its two pages at the Pages URL of [project.urls] Repository."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    base = site_build.pages_url()
+    rows = [line for line in readme.splitlines() if re.match(r"\| \d+ \| \[", line)]
+    assert rows, "README.md has no lesson table"
+    for row in rows:
+        stem = re.search(r"notebooks/en/(\d\d_\w+)\.ipynb", row).group(1)
+        for lang in LANGS:
+            assert f"({base}{lang}/{stem}.html)" in row, f"README row of {stem} lacks its {lang} site link"
+    for url in re.findall(re.escape(base) + r"[^)\s*]*", readme):
+        page = url[len(base):] or "index.html"
+        assert (site / page).is_file(), f"README links to {url}, which `make site` does not build"
+
+
+# --- in a real browser -------------------------------------------------------------------------------------
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Visit:
+    """A browser tab that records console errors, page errors, failed and off-site requests."""
+
+    def __init__(self, browser, base: str, lang: str = "en"):
+        self.base, self.problems = base, []
+        self.context = browser.new_context(viewport={"width": 1280, "height": 1000},
+                                           locale="ko-KR" if lang == "ko" else "en-US")
+        self.context.set_default_timeout(60_000)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} ({r.failure})"))
+        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+
+    def _route(self, route):
+        if route.request.url.startswith(self.base):
+            route.continue_()
+        else:  # the site must work offline: nothing may be fetched from elsewhere
+            self.problems.append(f"off-site request: {route.request.url}")
+            route.abort()
+
+    def open(self, path: str):
+        self.page.goto(self.base + path, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, served):
+    opened = []
+
+    def _visit(lang="en") -> Visit:
+        opened.append(Visit(browser, served, lang))
+        return opened[-1]
+
+    yield _visit
+    for v in opened:
+        v.close()
+
+
+def _anchors_of(path: Path) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
+
+
+@needs_chromium
+def test_every_page_loads_clean_with_working_links_and_images(site, served, visit):
+    tab = visit()
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if "_static" not in p.parts)
+    links: dict[str, str] = {}
+    for path in pages:
+        page = tab.open(path)
+        broken = page.evaluate("Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
+                               ".map(i => i.src)")
+        assert not broken, f"{path}: broken images {broken}"
+        for href in page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"):
+            if href.startswith(served):
+                links.setdefault(href, path)
+    assert not tab.problems, "\n".join(tab.problems)
+    checked = 0
+    for href, where in links.items():
+        url, _, fragment = href.partition("#")
+        rel = urllib.parse.unquote(url[len(served):]) or "index.html"
+        target = site / rel
+        if target.is_dir():
+            target = target / "index.html"
+        assert target.is_file(), f"{where}: broken link {href}"
+        if fragment and target.suffix == ".html":
+            assert urllib.parse.unquote(fragment) in _anchors_of(target), f"{where}: no #{fragment} in {rel}"
+        checked += 1
+    assert checked > 3 * len(pages)
+
+
+@needs_chromium
+def test_korean_is_drawn_with_a_cjk_font(site, visit):
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        pytest.skip("fc-list is absent (fontconfig): cannot name the Korean fonts of this machine")
+    korean_fonts = set(subprocess.run([fc_list, ":lang=ko", "family"], capture_output=True, text=True).stdout.replace(",", "\n")
+                       .split("\n")) - {""}
+    assert korean_fonts, "no font with Korean glyphs is installed: apt-get install fonts-noto-cjk"
+    tab = visit("ko")
+    page = tab.open("ko/01_preprocessing.html")
+    assert page.evaluate("document.documentElement.lang") == "ko"
+    cdp = tab.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    cdp.send("CSS.enable")
+    for selector in ("article h1", "article p", ".course-quiz-static legend"):
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        assert node, selector
+        used = {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+        assert used & korean_fonts, f"{selector} is drawn with {used}, none of which has Korean glyphs"
+
+
+def _question(page, qid: str):
+    return page.locator(f"#{quiz_html.html_id(qid)}")
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_quiz_gives_feedback_on_a_click(site, bank, visit, lang):
+    from playwright.sync_api import expect
+
+    tab = visit(lang)
+    lesson, qid = SINGLE
+    page = tab.open(f"{lang}/{lesson}.html")
+    question, reads = bank.questions[qid], READS[lang]
+    box = _question(page, qid)
+    feedback = box.locator(".course-quiz-feedback")
+    expect(box.get_by_role("radio")).to_have_count(len(question.choices))
+    expect(feedback).to_have_text("")
+
+    box.get_by_role("radio").nth(0).click()  # a: wrong
+    box.get_by_role("button", name=reads["submit"]).click()
+    expect(feedback).to_contain_text(reads["wrong"])
+    expect(feedback).to_contain_text(_plain(question.choices[0].explain[lang]))
+
+    box.locator("label", has_text=_plain(question.choices[1].text[lang])).click()  # b: right, by its label
+    box.get_by_role("button", name=reads["submit"]).click()
+    expect(feedback).to_contain_text(reads["correct"])
+    expect(feedback).to_contain_text(_plain(question.choices[1].explain[lang]))
+    expect(feedback).not_to_contain_text(READS["ko" if lang == "en" else "en"]["correct"])
+    expect(page.locator(".course-quiz-score")).to_contain_text(reads["score"])
+    box.scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    box.screenshot(path=str(SHOTS / f"quiz_{lang}.png"))
+    assert not tab.problems, "\n".join(tab.problems)
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_quiz_works_from_the_keyboard(site, bank, visit, lang):
+    """Several answers: Tab walks the check boxes, Space ticks; one answer: arrow keys move in the radio group."""
+    from playwright.sync_api import expect
+
+    tab = visit(lang)
+    lesson, qid = SEVERAL
+    page = tab.open(f"{lang}/{lesson}.html")
+    question, reads = bank.questions[qid], READS[lang]
+    box = _question(page, qid)
+    boxes = box.get_by_role("checkbox")
+    boxes.first.focus()
+    for i, choice in enumerate(question.choices):
+        expect(boxes.nth(i)).to_be_focused()
+        if choice.correct:
+            page.keyboard.press("Space")
+        page.keyboard.press("Tab")
+    expect(box.get_by_role("button", name=reads["submit"])).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(box.locator(".course-quiz-feedback")).to_contain_text(reads["correct"])
+
+    radios = _question(page, "preprocessing.batched_map").get_by_role("radio")
+    radios.first.focus()
+    page.keyboard.press("ArrowDown")
+    expect(radios.nth(1)).to_be_checked()
+    expect(radios.nth(1)).to_be_focused()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    box.screenshot(path=str(SHOTS / f"quiz_keyboard_{lang}.png"))
+    assert not tab.problems, "\n".join(tab.problems)
+
+
+@needs_chromium
+def test_the_language_switch_lands_on_the_twin(site, visit):
+    tab = visit()
+    for lang, source in _lessons():
+        other = "ko" if lang == "en" else "en"
+        page = tab.open(f"{lang}/{source.stem}.html")
+        with page.expect_navigation():
+            page.locator(".course-lang-switch").first.click()
+        assert page.url.endswith(f"/{other}/{source.stem}.html"), page.url
+        assert page.evaluate("document.documentElement.lang") == other
+        assert page.locator("article h1").count() == 1
+    page = tab.open("en/index.html")
+    with page.expect_navigation():
+        page.locator(".course-lang-switch").first.click()
+    assert page.url.endswith("/ko/index.html")
+    assert not tab.problems, "\n".join(tab.problems)
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang", LANGS)
+def test_screenshots_of_a_lesson_page(site, visit, lang):
+    """build/site-shots/lesson_<lang>.png (top of lesson 3) and figure_<lang>.png (its first figure)."""
+    tab = visit(lang)
+    page = tab.open(f"{lang}/03_evaluation.html")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"lesson_{lang}.png"))
+    figure = page.locator("article .cell_output img").first
+    figure.scroll_into_view_if_needed()
+    assert figure.evaluate("i => i.naturalWidth") > 0
+    page.screenshot(path=str(SHOTS / f"figure_{lang}.png"))
+    assert not tab.problems, "\n".join(tab.problems)
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang, word, lesson", [("en", "DataCollatorWithPadding", "01_preprocessing"),
+                                                ("ko", "토크나이저", "01_preprocessing")])
+def test_search_finds_a_lesson(site, visit, lang, word, lesson):
+    from playwright.sync_api import expect
+
+    tab = visit(lang)
+    page = tab.open(f"{lang}/search.html?q={urllib.parse.quote(word)}")
+    expect(page.locator(f"#search-results a[href*='{lesson}']").first).to_be_visible()
+    assert not tab.problems, "\n".join(tab.problems)

@@ -1,0 +1,274 @@
+"""`make site`: the course website from the lessons already executed, into build/site/.
+
+    python tools/site/build.py [--lessons build/lessons] [--out build/site]
+
+For each language (en, ko) and each lesson notebooks/<lang>/NN_slug.ipynb it takes the
+executed copy build/lessons/<lang>/NN_slug.ipynb (written by `make test` through nbval,
+or by `make run`), refuses a missing or stale one (code cells differ from the lesson),
+and writes a page with every output and figure, a bar with the language switch to the
+twin, "Open in Colab" and "Download notebook", a line saying smoke or full mode with
+the machine and date, and the lesson's quiz as static HTML (tools/site/quiz_html.py)
+in place of the quiz widget. Sphinx + MyST-NB (sphinx-book-theme) renders each
+language as its own site (own search index and UI language); build/site/index.html
+lets the reader pick one.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tools.site import quiz_html, runinfo  # noqa: E402
+
+LANGS = ("en", "ko")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+COLAB_BADGE = re.compile(r"^\s*\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\s*\n?", re.MULTILINE)
+
+TEXT = {
+    "en": {
+        "other": "한국어", "colab": "Open in Colab", "download": "Download notebook",
+        "home_title": "Fine-tuning a pretrained model with the Trainer API",
+        "home_intro": "Every lesson of the course as it ran: all outputs and figures, an \"Open in Colab\" and a "
+                      "\"Download notebook\" button on each page, and each lesson's quiz to practise right on "
+                      "the page (no kernel needed). The notebooks themselves are in the repository: {repo}.",
+        "lesson": "Lesson", "col_title": "Title", "col_open": "Open",
+        "smoke": "smoke mode (COURSE_SMOKE=1: small data, few steps; the numbers only show that the code runs)",
+        "full": "full mode (all the data)",
+        "run": "Outputs on this page: {mode}, executed by {runner} on {machine}, {date}.",
+        "failed": " The run stopped with an error in code cell {cell}; later cells have no output.",
+        "machine": "{system}, {cpus} CPU cores, {gpu}{ci}", "no_gpu": "no GPU", "gpu": "GPU {name}",
+    },
+    "ko": {
+        "other": "English", "colab": "Colab에서 열기", "download": "노트북 내려받기",
+        "home_title": "Trainer API로 사전 학습된 모델 미세 조정하기",
+        "home_intro": "강의를 실행한 그대로 보여 주는 사이트입니다. 모든 출력과 그림이 들어 있고, 페이지마다 "
+                      "\"Colab에서 열기\"와 \"노트북 내려받기\" 버튼이 있으며, 각 강의의 퀴즈를 커널 없이 이 페이지에서 "
+                      "바로 풀어 볼 수 있습니다. 노트북 원본은 저장소에 있습니다: {repo}.",
+        "lesson": "강의", "col_title": "제목", "col_open": "열기",
+        "smoke": "스모크 모드(COURSE_SMOKE=1: 데이터와 스텝을 줄였으므로 숫자는 코드가 돌아간다는 것만 보여 줍니다)",
+        "full": "전체 모드(데이터 전체 사용)",
+        "run": "이 페이지의 출력: {mode}, {runner}로 {machine}에서 {date}에 실행했습니다.",
+        "failed": " 실행이 코드 셀 {cell}에서 오류로 멈췄으므로 그 뒤 셀에는 출력이 없습니다.",
+        "machine": "{system}, CPU 코어 {cpus}개, {gpu}{ci}", "no_gpu": "GPU 없음", "gpu": "GPU {name}",
+    },
+}
+
+
+class SiteError(Exception):
+    """Something a maintainer can fix in one step (the message says how)."""
+
+
+def repository() -> tuple[str, str]:
+    """(owner, name) from [project.urls] Repository in pyproject.toml."""
+    url = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Repository"]
+    match = re.match(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$", url)
+    if not match:
+        raise SiteError(f"[project.urls] Repository = {url!r} is not a GitHub URL: the Colab links need one.")
+    return match.group(1), match.group(2)
+
+
+def pages_url() -> str:
+    owner, name = repository()
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
+def lessons(lang: str) -> list[Path]:
+    return sorted((ROOT / "notebooks" / lang).glob("[0-9][0-9]_*.ipynb"))
+
+
+def lesson_title(nb) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = re.search(r"^#\s+(.+)$", cell.source, re.MULTILINE)
+            if match:
+                return match.group(1).strip()
+    return "Lesson"
+
+
+def executed_copy(source: Path, lessons_dir: Path):
+    """The executed notebook for ``source``, checked to hold the lesson's current code."""
+    path = lessons_dir / source.parent.name / source.name
+    hint = "run `COURSE_SMOKE=1 make run` (a few minutes) or `make test`, then `make site`"
+    if not path.is_file():
+        raise SiteError(f"No executed copy of {source.relative_to(ROOT)} in {lessons_dir}: {hint}.")
+    nb = nbformat.read(path, as_version=4)
+    if runinfo.code_digest(nb) != runinfo.code_digest(nbformat.read(source, as_version=4)):
+        raise SiteError(f"{path} was executed from older code than {source.relative_to(ROOT)}: {hint}.")
+    if runinfo.KEY not in nb.metadata:
+        raise SiteError(f"{path} does not say how it was run (no '{runinfo.KEY}' metadata): {hint}.")
+    return nb
+
+
+def run_missing(lessons_dir: Path) -> None:
+    """Execute, in smoke mode, every lesson without a current executed copy (a fresh clone: all of them)."""
+    todo = []
+    for lang in LANGS:
+        for source in lessons(lang):
+            try:
+                executed_copy(source, lessons_dir)
+            except SiteError:
+                todo.append(str(source))
+    if not todo:
+        return
+    if lessons_dir != ROOT / "build" / "lessons":
+        raise SiteError(f"--run-missing writes to build/lessons only, not {lessons_dir}.")
+    print(f"Executing {len(todo)} lesson(s) in smoke mode first (tools/run_lessons.py)", flush=True)
+    env = dict(os.environ, COURSE_SMOKE="1", TQDM_DISABLE="1")
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "run_lessons.py"), *todo], env=env)
+    if done.returncode:
+        raise SiteError("a lesson failed to execute (see above); fix it, then run `make site` again.")
+
+
+def machine_text(machine, lang: str) -> str:
+    if isinstance(machine, str):
+        return machine
+    t = TEXT[lang]
+    gpu = t["gpu"].format(name=machine["gpu"]) if machine.get("gpu") else t["no_gpu"]
+    ci = f" ({machine['ci']})" if machine.get("ci") else ""
+    return t["machine"].format(system=machine["system"], cpus=machine["cpus"], gpu=gpu, ci=ci)
+
+
+def run_line(run: dict, lang: str) -> str:
+    t = TEXT[lang]
+    line = t["run"].format(mode=t[run["mode"]], runner=run["runner"], machine=machine_text(run["machine"], lang),
+                           date=run["date"])
+    if not run.get("ok", True):
+        line += t["failed"].format(cell=(run.get("failed_cell") or 0) + 1)
+    return line
+
+
+def raw_html(markup: str):
+    return nbformat.v4.new_markdown_cell(f"```{{raw}} html\n{markup}\n```")
+
+
+def page_bar(source: Path, lang: str, run: dict) -> str:
+    owner, name = repository()
+    other = "ko" if lang == "en" else "en"
+    colab = f"https://colab.research.google.com/github/{owner}/{name}/blob/main/notebooks/{lang}/{source.name}"
+    t = TEXT[lang]
+    failed = "" if run.get("ok", True) else " course-run-failed"
+    return (f'<nav class="course-page-bar" aria-label="{html.escape(t["lesson"])}">'
+            f'<a class="course-button course-lang-switch" hreflang="{other}" lang="{other}" '
+            f'href="../{other}/{source.stem}.html">{t["other"]}</a>'
+            f'<a class="course-button course-colab" href="{colab}">{html.escape(t["colab"])}</a>'
+            f'<a class="course-button course-download" href="notebooks/{source.name}" download>'
+            f'{html.escape(t["download"])}</a></nav>'
+            f'<p class="course-run-info{failed}">{html.escape(run_line(run, lang))}</p>')
+
+
+def site_notebook(source: Path, executed, lang: str, bank):
+    """The executed lesson as the site shows it."""
+    nb = copy.deepcopy(executed)
+    run = nb.metadata[runinfo.KEY]
+    cells = [raw_html(page_bar(source, lang, run))]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = COLAB_BADGE.sub("", cell.source, count=1)  # an external image; the bar has the button
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in cell.outputs if WIDGET_MIME not in out.get("data", {})]
+        cells.append(cell)
+        if cell.cell_type == "code":
+            for target in quiz_html.quiz_targets(cell.source):
+                cells.append(raw_html(quiz_html.render(target, lang, bank)))
+    nb.cells = cells
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def landing_page(lang: str, titles: list[tuple[Path, str]]) -> str:
+    t, owner_name = TEXT[lang], "/".join(repository())
+    other = "ko" if lang == "en" else "en"
+    repo = f"[{owner_name}](https://github.com/{owner_name})"
+    rows = "\n".join(f"| {int(src.stem[:2])} | [{title}]({src.stem}.ipynb) |" for src, title in titles)
+    toc = "\n".join(src.stem for src, _ in titles)
+    return (f"# {t['home_title']}\n\n"
+            f"```{{raw}} html\n<nav class=\"course-page-bar\"><a class=\"course-button course-lang-switch\" "
+            f"hreflang=\"{other}\" lang=\"{other}\" href=\"../{other}/index.html\">{t['other']}</a></nav>\n```\n\n"
+            f"{t['home_intro'].format(repo=repo)}\n\n"
+            f"| {t['lesson']} | {t['col_title']} |\n| --- | --- |\n{rows}\n\n"
+            f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
+
+
+ROOT_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{en_title} / {ko_title}</title><link rel="icon" href="en/_static/favicon.svg" type="image/svg+xml">
+<style>body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem; line-height: 1.5; }}
+a {{ display: block; font-size: 1.3rem; margin: 1rem 0; }}</style></head>
+<body><h1>{en_title}</h1>
+<a href="en/index.html" hreflang="en">English</a>
+<a href="ko/index.html" hreflang="ko" lang="ko">한국어: {ko_title}</a>
+</body></html>
+"""
+
+
+def build(lessons_dir: Path, out: Path, quiet: bool = True) -> Path:
+    from course_utils.quiz import load_bank
+
+    bank = load_bank()
+    src_root = out.parent / (out.name + "-src")
+    shutil.rmtree(src_root, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    owner, name = repository()
+    for lang in LANGS:
+        src = src_root / lang
+        src.mkdir(parents=True)
+        titles = []
+        for source in lessons(lang):
+            nb = site_notebook(source, executed_copy(source, lessons_dir), lang, bank)
+            nbformat.write(nb, src / source.name)
+            titles.append((source, lesson_title(nb)))
+        if not titles:
+            raise SiteError(f"No lessons in notebooks/{lang}/.")
+        (src / "index.md").write_text(landing_page(lang, titles), encoding="utf-8")
+        env = dict(os.environ, COURSE_SITE_TITLE=TEXT[lang]["home_title"],
+                   COURSE_SITE_REPOSITORY=f"https://github.com/{owner}/{name}")
+        cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(Path(__file__).parent), "-D", f"language={lang}",
+               "-W", "--keep-going", str(src), str(out / lang)] + (["-q"] if quiet else [])
+        done = subprocess.run(cmd, env=env)
+        if done.returncode:
+            raise SiteError(f"sphinx-build failed for {lang} (messages above); the sources are in {src}.")
+        for macros in (out / lang / "_static").glob("*webpack-macros.html"):
+            macros.unlink()  # the theme's Jinja macro sources, copied with its static files: not pages
+        downloads = out / lang / "notebooks"
+        downloads.mkdir(parents=True, exist_ok=True)
+        for source, _ in titles:
+            shutil.copy2(source, downloads / source.name)  # the lesson as committed (no outputs)
+    shutil.rmtree(out / "jupyter_execute", ignore_errors=True)  # MyST-NB's working copies, not part of the site
+    (out / "index.html").write_text(ROOT_PAGE.format(en_title=TEXT["en"]["home_title"],
+                                                     ko_title=TEXT["ko"]["home_title"]), encoding="utf-8")
+    (out / ".nojekyll").write_text("")  # GitHub Pages: serve _static/ and _images/ as they are
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lessons", type=Path, default=ROOT / "build" / "lessons")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
+    parser.add_argument("--run-missing", action="store_true",
+                        help="execute (smoke mode) lessons that have no current executed copy first")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.run_missing:
+            run_missing(args.lessons.resolve())
+        out = build(args.lessons.resolve(), args.out.resolve(), quiet=not args.verbose)
+    except SiteError as exc:
+        print(f"make site: {exc}", file=sys.stderr)
+        return 1
+    print(f"Website: {out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
