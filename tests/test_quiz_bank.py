@@ -11,7 +11,7 @@ from course_utils.quiz import load_bank
 from course_utils.quiz.bank import default_bank_dir
 
 LESSONS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training",
-           "05_training_loop", "06_learning_curves"]
+           "05_training_loop", "06_learning_curves", "08_use_your_model"]
 
 # COURSE_SPEC "Section quiz of the Trainer lesson": id -> (key letter, words of the key, words of the other choices in order).
 SECTION = {
