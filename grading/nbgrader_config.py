@@ -20,7 +20,7 @@ c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "trainer-course"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
-IGNORED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "test-trainer", "trainer_output"]
+IGNORED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "test-trainer", "trainer_output", "my-model"]
 # Quiz answers an instructor recorded while running a source notebook must never reach a release, nor
 # replace a student's own file at autograde; a student's quiz_responses.json is graded. Exam keys
 # (INSTRUCTOR_ONLY) are never released.

@@ -23,7 +23,8 @@ from course_utils.grading import feedback as grading_feedback
 from course_utils.grading import report as grading_report
 
 REPO = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training", "07_chapter_quiz"]
+ASSIGNMENTS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training", "07_chapter_quiz",
+               "08_use_your_model"]
 A4 = "04_advanced_training"
 A1 = "01_preprocessing"
 QUIZ = "07_chapter_quiz"
@@ -263,8 +264,8 @@ for _ in range(300):
 for where in ("big.bin", "/tmp/big.bin"):
     try:
         with open(where, "wb") as f:
-            for _ in range(700):
-                f.write(b"0" * (1 << 20))   # 700 MB
+            for _ in range(1200):
+                f.write(b"0" * (1 << 20))   # 1.2 GB
         print(where, "written")
     except OSError as e:
         print(where, "stopped at", os.path.getsize(where) >> 20, "MB:", e.strerror)

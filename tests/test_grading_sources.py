@@ -28,7 +28,7 @@ QUIZ = GRADING / "source" / "07_chapter_quiz"
 
 def test_one_assignment_per_lesson_and_the_quiz():
     assert [p.stem for p in SOURCES] == ["01_preprocessing", "02_trainer_api", "03_evaluation",
-                                         "04_advanced_training", "07_chapter_quiz"]
+                                         "04_advanced_training", "07_chapter_quiz", "08_use_your_model"]
     assert all(p.parent.name == p.stem for p in SOURCES)
 
 

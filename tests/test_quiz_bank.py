@@ -12,7 +12,7 @@ from course_utils.quiz.bank import (BALANCE_MIN_QUESTIONS, MAX_LONGEST_SHARE, MA
                                     balance_stats, default_bank_dir)
 
 LESSONS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training",
-           "05_training_loop", "06_learning_curves"]
+           "05_training_loop", "06_learning_curves", "08_use_your_model"]
 
 # COURSE_SPEC "Section quiz of the Trainer lesson": id -> (words of the key, the four choices as the source
 # chapter words them). The wording stays; the key's position may move (issue 11: balanced positions).

@@ -48,10 +48,10 @@ MAX_DECLARED_FILE_BYTES = 1 << 20
 LIMITS = {  # env var -> (resource, default); generous for a tiny forward pass, small for abuse
     "COURSE_GRADING_MEMORY_MB": (resource.RLIMIT_AS, 8192),
     "COURSE_GRADING_CPU_S": (resource.RLIMIT_CPU, 600),
-    "COURSE_GRADING_FILE_MB": (resource.RLIMIT_FSIZE, 64),
+    "COURSE_GRADING_FILE_MB": (resource.RLIMIT_FSIZE, 256),  # a saved model (lesson 8) is ~90 MB
     "COURSE_GRADING_PROCESSES": (resource.RLIMIT_NPROC, 256),  # tasks: threads count too
 }
-WORKDIR_MB = int(os.environ.get("COURSE_GRADING_WORKDIR_MB", "64"))
+WORKDIR_MB = int(os.environ.get("COURSE_GRADING_WORKDIR_MB", "512"))
 TMP_MB = int(os.environ.get("COURSE_GRADING_TMP_MB", "256"))
 STDERR_KEEP_BYTES = 16_000
 NOBODY = 65534
