@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -22,6 +23,16 @@ CANONICAL_API = {
     "03_evaluation": [".predict(", "np.argmax", "evaluate.load(", "def compute_metrics", 'eval_strategy="epoch"'],
     "04_advanced_training": ["fp16", "gradient_accumulation_steps", "lr_scheduler_type"],
 }
+
+
+def _load_sync_tool():
+    spec = importlib.util.spec_from_file_location("sync_code_cells", ROOT / "tools" / "sync_code_cells.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sync_tool = _load_sync_tool()  # `make sync` and this test agree on what "the same code" means
 
 
 def cells(path: Path, kind: str | None = None) -> list[str]:
@@ -103,10 +114,32 @@ def test_lesson_shape_setup_first_summary_and_quiz_last(path):
 def test_korean_twin_has_identical_code_cells(en):
     ko = en.parent.parent / "ko" / en.name
     assert ko.exists(), f"{ko.relative_to(ROOT)} is missing: every English lesson needs a Korean twin"
-    assert cells(ko, "code") == cells(en, "code"), "code cells differ (text, count or order)"
+    en_code = [sync_tool.code_without_comments(c) for c in cells(en, "code")]
+    ko_code = [sync_tool.code_without_comments(c) for c in cells(ko, "code")]
+    assert len(ko_code) == len(en_code), f"{len(ko_code)} Korean code cells, {len(en_code)} English: run `make sync`"
+    differ = [i for i, (e, k) in enumerate(zip(en_code, ko_code)) if e != k]
+    assert not differ, f"code cells {differ} differ from English (comments aside): run `make sync`"
     prose = "\n".join(cells(ko, "markdown"))
     for pattern in (r"```.*?```", r"`[^`]*`", r"https?://\S+", r"\([^)]*\)"):  # code first, then parentheses
         prose = re.sub(pattern, "", prose, flags=re.S)
     hangul = sum("\uac00" <= ch <= "\ud7a3" for ch in prose)
     latin = sum(ch.isascii() and ch.isalpha() for ch in prose)
     assert hangul > latin, "the Korean lesson's prose should be mostly Korean"
+
+
+def test_twin_comparison_ignores_comments_only():
+    en = 'x = "a # b"  # keep the string\n# a note\nprint(x)\n'
+    ko = '# 메모 한 줄\n# 또 한 줄\nx = "a # b"  # 문자열은 그대로\nprint(x)'
+    same = sync_tool.code_without_comments
+    assert same(en) == same(ko) == 'x = "a # b"\nprint(x)'
+    assert same(en) != same(en.replace('"a # b"', '"a # c"')), "a change inside a string is a code change"
+    assert same(en) != same(en.replace("print(x)", "print(x, x)"))
+
+
+def test_sync_keeps_korean_comments_where_the_code_did_not_change():
+    ko = "# 데이터를 읽습니다\nx = load()  # 한 번만\nprint(x)\n"
+    en_new = "# Read the data\nx = load()  # only once\nprint(x[:3])  # a few\n"
+    merged, english = sync_tool._merge(en_new, ko)
+    assert merged == "# 데이터를 읽습니다\nx = load()  # 한 번만\nprint(x[:3])  # a few"
+    assert english, "the new English comment is reported for translation"
+    assert sync_tool.code_without_comments(merged) == sync_tool.code_without_comments(en_new)
