@@ -55,6 +55,6 @@ strip: $(STAMP)
 	$(PY) tools/strip_notebooks.py
 
 clean:
-	rm -rf build notebooks/*/test-trainer notebooks/*/*-trainer notebooks/*/trainer_output
+	rm -rf build notebooks/*/test-trainer* notebooks/*/*_trainer notebooks/*/*-trainer notebooks/*/08-* notebooks/*/trainer_output
 
 -include mk/*.mk
