@@ -256,11 +256,15 @@ def tokenize_function(example):
 LEAK_LATER = 'print("later:", stolen)\nencoded = tokenizer(pairs["sentence1"][0], pairs["sentence2"][0])\n' \
              'n_second_sentence_tokens = sum(encoded["token_type_ids"])'
 
-# Right answers, plus every kind of output flood, a disk filler and a process through ctypes.
+# Right answers, plus every kind of output flood; in an added cell, a disk filler and a process through ctypes.
 LIMITS = r"""
 handle = display("start", display_id=True)
 for _ in range(300):
     handle.update("u" * 100_000)          # 30 MB of update_display_data
+use_fp16 = torch.cuda.is_available()
+"""
+FILLER = r"""
+import os
 for where in ("big.bin", "/tmp/big.bin"):
     try:
         with open(where, "wb") as f:
@@ -271,7 +275,6 @@ for where in ("big.bin", "/tmp/big.bin"):
         print(where, "stopped at", os.path.getsize(where) >> 20, "MB:", e.strerror)
 import ctypes
 print("ctypes fork:", ctypes.CDLL(None).fork())
-use_fp16 = torch.cuda.is_available()
 """
 
 
@@ -371,8 +374,9 @@ def build_submissions(root: Path) -> dict:
     submit(root, "verdictfaker", A4, answered(root, A4, ex1_answer=VERDICT, ex2_answer="pass", ex3_answer="pass"))
     submit(root, "leaker", A1, answered(root, A1, ex1_answer=LEAK, ex2_answer=LEAK_LATER))
     flood_cell = nbformat.v4.new_code_cell('raise ValueError("e" * 30_000_000)')  # an error flood, added cell
-    nb = answered(root, A4, ex2_answer="import os\n" + LIMITS)
+    nb = answered(root, A4, ex2_answer=LIMITS)
     nb.cells.insert(cell_index(nb, "ex2_answer") + 1, flood_cell)
+    nb.cells.insert(cell_index(nb, "ex2_answer") + 1, nbformat.v4.new_code_cell(FILLER))  # a disk filler, added
     submit(root, "overflower", A4, nb)
     # honest: the answer cell deleted (VS Code ignores deletable: false) and retyped as a new, plain cell
     nb = answered(root, A1)

@@ -152,18 +152,19 @@ class RobustExecute(Execute):
             return super().process_message(msg, cell, cell_index)
         used = self._output_chars.get(cell_index, 0)
         self._output_chars[cell_index] = used + size
-        self._notebook_chars += size
-        over = used + size > self.max_output_chars or self._notebook_chars > self.max_notebook_chars
-        if not over:
+        room = min(self.max_output_chars - used, self.max_notebook_chars - self._notebook_chars)
+        if size <= room:  # only what is kept counts against the notebook's budget
+            self._notebook_chars += size
             return super().process_message(msg, cell, cell_index)
         if msg_type == "error":  # errors decide what failed: kept, but short
             content["evalue"] = str(content.get("evalue", ""))[:2000]
             content["traceback"] = [str(line)[:2000] for line in list(content.get("traceback", []))[-5:]]
+            self._notebook_chars += _size(content)
             return super().process_message(msg, cell, cell_index)
-        if used <= self.max_output_chars and self._notebook_chars - size <= self.max_notebook_chars:
-            room = max(0, min(self.max_output_chars - used, self.max_notebook_chars - (self._notebook_chars - size)))
-            if msg_type == "stream" and room:  # the first message over the limit: keep its head, then a note
+        if used <= self.max_output_chars:  # the first message over the limit: keep its head, then a note
+            if msg_type == "stream" and room > 0:
                 content["text"] = str(content.get("text", ""))[:room]
+                self._notebook_chars += room
                 super().process_message(msg, cell, cell_index)
             cell.outputs.append(NotebookNode(output_type="stream", name="stderr",
                                              text=f"\n[grader: output beyond {self.max_output_chars} characters "
