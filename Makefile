@@ -24,7 +24,7 @@ endif
 # Offline and smoke settings for the test suite: no cell may wait on the Hub.
 TEST_ENV := COURSE_SMOKE=1 HF_HUB_OFFLINE=1 TQDM_DISABLE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: help install lab test run doctor sync strip clean lock test-latest system-packages system-check
+.PHONY: help install lab test run doctor sync strip clean lock test-latest system-packages system-check ci-lint
 .DEFAULT_GOAL := help
 
 help:
@@ -89,9 +89,16 @@ clean:
 LOCK_TOOLS := build/lock-tools
 UV_VERSION := 0.13.9
 
+CHECK_JSONSCHEMA_VERSION := 0.39.0
+
+# Maintainer tools, outside .venv: uv resolves the lock; check-jsonschema checks the CI
+# workflow against the GitHub workflow schema it carries (works offline).
 $(LOCK_TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(LOCK_TOOLS)
-	$(LOCK_TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+	$(LOCK_TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)" "check-jsonschema==$(CHECK_JSONSCHEMA_VERSION)"
+
+ci-lint: $(LOCK_TOOLS)/bin/uv
+	$(LOCK_TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # Newest releases that fit pyproject.toml; commit the new files once `make test` passes with them.
 lock: $(LOCK_TOOLS)/bin/uv

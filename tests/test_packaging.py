@@ -138,3 +138,43 @@ def test_system_check_names_a_missing_package_in_one_line(root):
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "no-such-package-here" in done.stderr
     assert "make system-packages" in done.stderr
+
+
+# --- make doctor: the lock and the grading sandbox ----------------------------------------------
+
+def test_doctor_finds_what_differs_from_a_lock(tmp_path):
+    from importlib.metadata import version
+
+    from course_utils.doctor import lock_differences
+
+    pyyaml = version("pyyaml")
+    lock = tmp_path / "lock.txt"
+    lock.write_text(f"pyyaml=={pyyaml}\n    # via course-utils\ntqdm==0.0.1\nno-such-dist-here==1.0\n"
+                    "pandas==0.0.1 ; sys_platform == 'no-such-platform'\n", encoding="utf-8")
+    count, differ = lock_differences(lock)
+    assert count == 3  # the pandas pin does not apply on this platform
+    assert differ == [f"tqdm {version('tqdm')} (locked 0.0.1)", "no-such-dist-here - (locked 1.0)"]
+
+
+def test_doctor_reads_the_installed_set_from_the_make_stamp(tmp_path):
+    from course_utils.doctor import installed_set
+
+    assert installed_set(tmp_path) == "lab"
+    (tmp_path / ".course-grading").touch()
+    assert installed_set(tmp_path) == "grading"
+    (tmp_path / ".course-test").touch()
+    assert installed_set(tmp_path) == "test"
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="bubblewrap is Linux-only")
+def test_grading_sandbox_status_says_why_in_one_line(monkeypatch, tmp_path):
+    import shutil
+
+    from course_utils.doctor import grading_sandbox_status
+
+    ready, line = grading_sandbox_status()
+    assert ready == bool(shutil.which("bwrap")) or "cannot start a sandbox" in line
+    assert "\n" not in line
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on this PATH
+    assert grading_sandbox_status() == (
+        False, "bubblewrap is not installed: make system-packages (or apt-get install bubblewrap)")

@@ -74,8 +74,8 @@ def index_unreachable(url: str, timeout: float = PROBE_SECONDS) -> str | None:
 
 
 def fallback_line(url: str, why: str) -> str:
-    return (f"CPU torch: {url} cannot be reached ({why}); installing the default torch build instead "
-            f"(the CUDA build on Linux, about 5 GB more). Set COURSE_TORCH_CPU_INDEX to a mirror to retry.")
+    return (f"CPU torch: {url} cannot be reached ({why}); torch comes from pip's usual indexes instead "
+            f"(PyPI's Linux build brings CUDA, about 5 GB more; COURSE_TORCH_CPU_INDEX=<mirror> retries).")
 
 
 def pip(*args: str) -> None:
