@@ -178,3 +178,13 @@ def test_grading_sandbox_status_says_why_in_one_line(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on this PATH
     assert grading_sandbox_status() == (
         False, "bubblewrap is not installed: make system-packages (or apt-get install bubblewrap)")
+
+
+def test_uv_looks_where_pip_looks(install):
+    config = ("global.index-url='https://mirror.example/simple'\n:env:.index-url='https://env.example/simple'\n"
+              "global.find-links='/opt/wheels /srv/wheels'\n:env:.find-links='/opt/wheels'\n"
+              "global.extra-index-url='file:///opt/pypi/simple'\nglobal.cert='/etc/ssl/x.pem'\n")
+    assert install.pip_sources(config) == [
+        "--index-url", "https://env.example/simple", "--find-links", "/opt/wheels", "--find-links", "/srv/wheels",
+        "--extra-index-url", "file:///opt/pypi/simple", "--index-strategy", "unsafe-best-match"]
+    assert install.pip_sources("") == []

@@ -9,8 +9,14 @@ on Linux without an NVIDIA GPU it comes first, as the CPU build of the locked
 version from PyTorch's CPU wheel index (about 5 GB smaller than the CUDA
 build); when that index cannot be reached, one line says so and the default
 build comes with the rest. A GPU machine and macOS keep the default.
-COURSE_TORCH=cpu|default forces the choice. Stdlib only: it runs before
-anything else is installed.
+COURSE_TORCH=cpu|default forces the choice.
+
+The installer is uv (put into the environment by pip first; several times
+faster than pip, README "What gets installed"), told where pip looks (pip's
+find-links and indexes from pip.conf and PIP_* variables), so a classroom
+mirror set up for pip still applies. COURSE_INSTALLER=pip uses pip alone; so
+does a machine where uv cannot be installed (one line says so).
+Stdlib only: it runs before anything else is installed.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ LOCK_DIR = ROOT / "requirements"
 AUDIENCES = ("lab", "grading", "test")
 CPU_INDEX = os.environ.get("COURSE_TORCH_CPU_INDEX", "https://download.pytorch.org/whl/cpu")
 PROBE_SECONDS = 5
+UV_VERSION = "0.13.9"
 
 
 def has_nvidia_gpu() -> bool:
@@ -78,12 +85,58 @@ def fallback_line(url: str, why: str) -> str:
             f"(PyPI's Linux build brings CUDA, about 5 GB more; COURSE_TORCH_CPU_INDEX=<mirror> retries).")
 
 
-def pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *args], check=True)
+def pip_sources(config: str | None = None) -> list[str]:
+    """pip's find-links and indexes (`pip config list`: files and PIP_* variables) as uv flags."""
+    if config is None:
+        config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True,
+                                text=True).stdout
+    index_url, flags = None, []
+    for line in config.splitlines():  # e.g. global.find-links='/opt/wheels' or :env:.index-url='...'
+        key, _, value = line.partition("=")
+        option, values = key.rsplit(".", 1)[-1], value.strip().strip("'\"").split()
+        if option == "index-url" and values:
+            if index_url is None or key.startswith(":env:"):  # a PIP_INDEX_URL variable wins, as in pip
+                index_url = values[0]
+        elif option in ("find-links", "extra-index-url"):
+            for v in values:
+                if v not in flags:
+                    flags += [f"--{option}", v]
+    if index_url:
+        flags = ["--index-url", index_url] + flags
+    if flags:  # pip takes the best version from all of them together
+        flags += ["--index-strategy", "unsafe-best-match"]
+    return flags
+
+
+class Installer:
+    """`uv pip install` (or `pip install`) into the running Python's environment."""
+
+    def __init__(self) -> None:
+        self.uv: Path | None = None
+        self.sources: list[str] = []
+        if os.environ.get("COURSE_INSTALLER", "uv").strip().lower() == "pip":
+            return
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"],
+                              capture_output=True, text=True)
+        uv = Path(sys.executable).with_name("uv.exe" if os.name == "nt" else "uv")
+        if done.returncode == 0 and uv.exists():
+            self.uv, self.sources = uv, pip_sources()
+        else:
+            print(f"uv {UV_VERSION} could not be installed here; installing with pip instead (slower).", flush=True)
+
+    def install(self, *args: str, own_index: bool = False) -> None:
+        """own_index: the arguments name their index, so pip's sources do not apply."""
+        if self.uv is None:
+            cmd = [sys.executable, "-m", "pip", "install", "--quiet", *args]
+        else:
+            cmd = [str(self.uv), "pip", "install", "--quiet", "--python", sys.executable, "--compile-bytecode",
+                   *([] if own_index else self.sources), *args]
+        subprocess.run(cmd, check=True)
 
 
 def install(audience: str) -> None:
     lock = LOCK_DIR / f"{audience}.txt"
+    installer = Installer()
     if wants_cpu_torch():
         version = locked_torch(lock)
         why = index_unreachable(CPU_INDEX)
@@ -92,10 +145,10 @@ def install(audience: str) -> None:
         else:
             print(f"CPU torch: torch {version} from {CPU_INDEX} (Linux, no NVIDIA GPU)", flush=True)
             # --no-deps: torch's own dependencies come pinned from the lock below.
-            pip("--no-deps", "--index-url", CPU_INDEX, f"torch=={version}")
-    pip("-r", str(lock))
+            installer.install("--no-deps", "--index-url", CPU_INDEX, f"torch=={version}", own_index=True)
+    installer.install("-r", str(lock))
     # The course package itself, editable, and nothing the lock did not decide.
-    pip("--no-deps", "-e", str(ROOT))
+    installer.install("--no-deps", "-e", str(ROOT))
 
 
 def main(argv: list[str]) -> int:
