@@ -155,6 +155,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in AUDIENCES:
         print(f"usage: python tools/install.py {{{'|'.join(AUDIENCES)}}}", file=sys.stderr)
         return 2
+    if sys.version_info < (3, 11):
+        print(f"The course needs Python 3.11 or newer; {sys.executable} is {platform.python_version()}. "
+              f"Remove .venv and run make with PYTHON=python3.11 (or newer).", file=sys.stderr)
+        return 1
     install(argv[0])
     return 0
 
