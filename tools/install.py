@@ -109,7 +109,11 @@ def pip_sources(config: str | None = None) -> list[str]:
 
 
 class Installer:
-    """`uv pip install` (or `pip install`) into the running Python's environment."""
+    """`uv pip install` (or `pip install`) into the running Python's environment.
+
+    uv does not byte-compile ahead of time (pip does, for every module of every package):
+    Python compiles what a lesson imports on first import, and keeps it.
+    """
 
     def __init__(self) -> None:
         self.uv: Path | None = None
@@ -129,7 +133,7 @@ class Installer:
         if self.uv is None:
             cmd = [sys.executable, "-m", "pip", "install", "--quiet", *args]
         else:
-            cmd = [str(self.uv), "pip", "install", "--quiet", "--python", sys.executable, "--compile-bytecode",
+            cmd = [str(self.uv), "pip", "install", "--quiet", "--python", sys.executable,
                    *([] if own_index else self.sources), *args]
         subprocess.run(cmd, check=True)
 
