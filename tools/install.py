@@ -6,7 +6,7 @@
 
 Versions come from requirements/<set>.txt (the lock, tools/lock.py). torch:
 on Linux without an NVIDIA GPU it comes first, as the CPU build of the locked
-version from PyTorch's CPU wheel index (about 5 GB smaller than the CUDA
+version from PyTorch's CPU wheel index (about 4.5 GB smaller than the CUDA
 build); when that index cannot be reached, one line says so and the default
 build comes with the rest. A GPU machine and macOS keep the default.
 COURSE_TORCH=cpu|default forces the choice.
@@ -82,7 +82,7 @@ def index_unreachable(url: str, timeout: float = PROBE_SECONDS) -> str | None:
 
 def fallback_line(url: str, why: str) -> str:
     return (f"CPU torch: {url} cannot be reached ({why}); torch comes from pip's usual indexes instead "
-            f"(PyPI's Linux build brings CUDA, about 5 GB more; COURSE_TORCH_CPU_INDEX=<mirror> retries).")
+            f"(PyPI's Linux build brings CUDA, about 4.5 GB more; COURSE_TORCH_CPU_INDEX=<mirror> retries).")
 
 
 def pip_sources(config: str | None = None) -> list[str]:
