@@ -1,11 +1,19 @@
 # Two commands do everything on a fresh machine: `make lab` and `make test`.
-# Every target bootstraps .venv on first use (python3 -m venv + pip install).
-# Other parts of the project add their targets in mk/*.mk.
+# Every target sets up .venv on first use from the lock, requirements/*.txt,
+# one set per audience: `make lab` the learner's (lessons, quizzes,
+# JupyterLab), the instructor targets add nbgrader, `make test` adds the test
+# tools. Other parts of the project add their targets in mk/*.mk; a target
+# that needs more than the learner's set names $(GRADING_STAMP) or $(TEST_STAMP).
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.course-installed
+LOCK_DIR := requirements
+# One stamp per installed set; a set includes the ones before it (lab < grading < test).
+LAB_STAMP := $(VENV)/.course-lab
+GRADING_STAMP := $(VENV)/.course-grading
+TEST_STAMP := $(VENV)/.course-test
+STAMP := $(LAB_STAMP)
 # Maintainers keep the real GLUE MRPC files beside the project (../shared);
 # when they are there, lessons, tests and benchmarks read them. Learners set
 # COURSE_DATA_DIR themselves or get the Hub / the built-in paraphrase set.
@@ -16,31 +24,49 @@ endif
 # Offline and smoke settings for the test suite: no cell may wait on the Hub.
 TEST_ENV := COURSE_SMOKE=1 HF_HUB_OFFLINE=1 TQDM_DISABLE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: help install lab test run doctor sync strip clean
+.PHONY: help install lab test run doctor sync strip clean lock test-latest system-packages system-check ci-lint
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make lab      open the lessons in JupyterLab (sets everything up on first use)"
+	@echo "make lab      open the lessons in JupyterLab (sets up the learner's .venv on first use)"
 	@echo "make test     the whole test suite (unit, notebooks in smoke mode, grading, browser)"
 	@echo "make run      execute every lesson headless into build/ (COURSE_SMOKE=1 for a quick run)"
-	@echo "make doctor   what this machine can do: versions, GPU, fp16/bf16, Hub, offline weights, data"
+	@echo "make doctor   what this machine can do: versions against the lock, GPU, fp16/bf16, Hub, weights, data, grading sandbox"
 	@echo "make release / autograde / feedback / grades / report   the nbgrader round trip (grading/README.md)"
 	@echo "make bench    benchmarks into build/benchmarks.md"
 	@echo "make sync     copy English code cells into the Korean lessons; make strip: clear notebook outputs"
+	@echo "make system-packages   the Debian packages make test needs (apt-get, as root or with sudo)"
+	@echo "make lock     refresh requirements/*.txt to the newest releases (then run make test)"
+	@echo "make test-latest   the suite in build/latest-venv with the newest releases, ignoring the lock"
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[offline,dev]"
-	touch $(STAMP)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
 
-install: $(STAMP)
+# tools/install.py: the locked set, torch as a CPU build on Linux without an NVIDIA GPU.
+$(LAB_STAMP): $(LOCK_DIR)/lab.txt pyproject.toml | $(PY)
+	$(PY) tools/install.py lab
+	touch $@
 
-lab: $(STAMP)
+$(GRADING_STAMP): $(LOCK_DIR)/grading.txt pyproject.toml | $(PY)
+	$(PY) tools/install.py grading
+	touch $(LAB_STAMP) $@
+
+$(TEST_STAMP): $(LOCK_DIR)/test.txt pyproject.toml | $(PY)
+	$(PY) tools/install.py test
+	touch $(LAB_STAMP) $(GRADING_STAMP) $@
+
+install: $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
-test: $(STAMP)
+# system-check first: it names a missing Debian package before anything is installed or run.
+test: system-check $(TEST_STAMP)
 	$(TEST_ENV) $(PY) -m pytest -p tools.site.nbval_capture tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --junitxml=build/test-results.xml
+
+# The instructor targets (mk/grading.mk) need nbgrader: the grading set.
+release autograde feedback grades report: $(GRADING_STAMP)
 
 run: $(STAMP)
 	TQDM_DISABLE=1 $(PY) tools/run_lessons.py notebooks/en notebooks/ko
@@ -58,3 +84,37 @@ clean:
 	rm -rf build notebooks/*/test-trainer* notebooks/*/*_trainer notebooks/*/*-trainer notebooks/*/08-* notebooks/*/trainer_output
 
 -include mk/*.mk
+
+# --- the lock, the drift guard, the system packages (README, "Installing") ---
+LOCK_TOOLS := build/lock-tools
+UV_VERSION := 0.13.9
+
+CHECK_JSONSCHEMA_VERSION := 0.39.0
+
+# Maintainer tools, outside .venv: uv resolves the lock; check-jsonschema checks the CI
+# workflow against the GitHub workflow schema it carries (works offline).
+$(LOCK_TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)" "check-jsonschema==$(CHECK_JSONSCHEMA_VERSION)"
+
+ci-lint: $(LOCK_TOOLS)/bin/uv
+	$(LOCK_TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+# Newest releases that fit pyproject.toml; commit the new files once `make test` passes with them.
+lock: $(LOCK_TOOLS)/bin/uv
+	$(LOCK_TOOLS)/bin/python tools/lock.py
+
+# The whole suite in a separate environment with the newest release of every dependency;
+# build/latest/summary.md names what breaks and the versions involved.
+test-latest: system-check
+	$(TEST_ENV) $(PYTHON) tools/test_latest.py
+
+# Debian packages `make test` needs: Chromium and its driver (browser tests), CJK fonts
+# (readable Korean screenshots), bubblewrap (the grading sandbox).
+SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk bubblewrap
+
+system-packages:
+	tools/system_packages.sh install $(SYSTEM_PACKAGES)
+
+system-check:
+	@tools/system_packages.sh check $(SYSTEM_PACKAGES)

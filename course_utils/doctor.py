@@ -1,12 +1,17 @@
 """`make doctor` (or `python -m course_utils.doctor`): what this machine can do.
 
-Prints versions, device, fp16/bf16 support, Hub access, the offline weights
-(sha256 verified) and whether local MRPC files were found. README, "Set up".
+Prints versions, whether they are the locked ones (requirements/*.txt), device,
+fp16/bf16 support, Hub access, the offline weights (sha256 verified), whether
+local MRPC files were found, and whether the grading sandbox can start.
+README, "Installing".
 """
 from __future__ import annotations
 
 import os
 import platform
+import re
+import shutil
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +27,80 @@ def _version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "-"
+
+
+# The texts of the rows below (the others live in messages.py).
+_TEXT = {
+    "lock": {"en": "Locked versions", "ko": "고정 버전"},
+    "lock_ok": {"en": "all {count} of {lock} installed", "ko": "{lock}의 {count}개 모두 설치됨"},
+    "lock_differ": {"en": "{n} of {count} differ from {lock}: {items}. Reinstall them: {fix}",
+                    "ko": "{count}개 중 {n}개가 {lock}와 다릅니다: {items}. 다시 설치하세요: {fix}"},
+    "lock_none": {"en": "no lock beside this install (installed as a package, e.g. on Colab)",
+                  "ko": "이 설치 옆에 고정 버전 파일이 없습니다(Colab처럼 패키지로 설치됨)"},
+    "sandbox": {"en": "Grading sandbox", "ko": "채점 샌드박스"},
+}
+# The set an install holds, from its stamp (Makefile): each set includes the ones before it.
+LOCKED_SETS = ("test", "grading", "lab")
+LOCK_DIR = Path(__file__).resolve().parents[1] / "requirements"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(?:\s*;\s*(.*))?$", re.M)
+
+
+def _say(key: str, **fields) -> str:
+    entry = _TEXT[key]
+    return entry.get(messages.get_language(), entry["en"]).format(**fields)
+
+
+def installed_set(prefix: Path | None = None) -> str:
+    """Which locked set this environment holds (its Makefile stamp); 'lab' when none says."""
+    prefix = Path(prefix or sys.prefix)
+    return next((name for name in LOCKED_SETS if (prefix / f".course-{name}").exists()), "lab")
+
+
+def lock_differences(lock: Path) -> tuple[int, list[str]]:
+    """(pins that apply here, 'name installed (locked X)' for each that differs) for a lock file.
+
+    A local build label does not count (torch 2.13.0+cpu is the locked 2.13.0).
+    """
+    from packaging.markers import Marker
+
+    count, differ = 0, []
+    for name, version, marker in _PIN.findall(lock.read_text(encoding="utf-8")):
+        if marker and not Marker(marker).evaluate():
+            continue
+        count += 1
+        have = _version(name)
+        if have.split("+")[0] != version:
+            differ.append(f"{name} {have} (locked {version})")
+    return count, differ
+
+
+def lock_row() -> str:
+    name = installed_set()
+    lock = LOCK_DIR / f"{name}.txt"
+    if not lock.is_file():
+        return _say("lock_none")
+    count, differ = lock_differences(lock)
+    shown = f"requirements/{lock.name}"
+    if not differ:
+        return _say("lock_ok", count=count, lock=shown)
+    fix = f"{Path(sys.executable)} {LOCK_DIR.parent / 'tools' / 'install.py'} {name}"
+    items = ", ".join(differ[:5]) + (f" (+{len(differ) - 5})" if len(differ) > 5 else "")
+    return _say("lock_differ", n=len(differ), count=count, lock=shown, items=items, fix=fix)
+
+
+def grading_sandbox_status() -> tuple[bool, str]:
+    """(ready, one line): does the grading sandbox start here, as `make autograde` checks before grading?
+
+    The same check autograde runs (course_utils.grading.sandbox.preflight): bubblewrap with the
+    course's namespaces, seccomp filter and limits starts an isolated Python that imports the
+    grading kernel.
+    """
+    from course_utils.grading.sandbox import preflight
+
+    problem = preflight()
+    if problem is not None:
+        return False, problem
+    return True, "the grading sandbox starts here (bubblewrap, no network, no new processes, the grading kernel)"
 
 
 def find_local_mrpc() -> Path | None:
@@ -45,6 +124,7 @@ def report() -> list[tuple[str, str]]:
     precision = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in support.items())
     rows = [
         (t("doctor_versions"), versions),
+        (_say("lock"), lock_row()),
         (t("doctor_device"), f"{env.device} ({env.device_name})"),
         (t("doctor_precision"), f"{precision}. {precision_advice(env.device, env.device_name)}"),
         (t("doctor_hub"), t("doctor_reachable") if env.hub_online else t("doctor_unreachable", why=hub_status_reason())),
@@ -63,6 +143,7 @@ def report() -> list[tuple[str, str]]:
         rows.append((t("doctor_data"), t("doctor_data_missing")))
     rows.append((t("doctor_smoke"), t("smoke_on" if env.smoke else "smoke_off")))
     rows.append(("make bench", t("doctor_gpu_bench" if env.has_gpu else "doctor_no_gpu_bench")))
+    rows.append((_say("sandbox"), grading_sandbox_status()[1]))
     return rows
 
 

@@ -14,7 +14,7 @@ BENCH_ENV := TQDM_DISABLE=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
 
 .PHONY: bench bench-grading
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	rm -rf $(BENCH_LOGS) && mkdir -p $(BENCH_LOGS)
 	$(BENCH_ENV) $(PY) benchmarks/padding.py --data-dir $(MRPC_DIR) $(BENCH_ARGS) > $(BENCH_LOGS)/padding.log
 	$(BENCH_ENV) $(PY) benchmarks/trainer_vs_loop.py --data-dir $(MRPC_DIR) $(BENCH_ARGS) > $(BENCH_LOGS)/trainer_vs_loop.log
@@ -28,6 +28,6 @@ bench: $(STAMP)
 	@tail -n 1 $(BENCH_LOGS)/grading_throughput.log || true
 	@echo "Wrote build/benchmarks.md"
 
-bench-grading: $(STAMP)
+bench-grading: $(TEST_STAMP)
 	mkdir -p $(BENCH_LOGS)
 	$(BENCH_ENV) $(PY) benchmarks/grading_throughput.py $(GRADING_BENCH_ARGS) | tee $(BENCH_LOGS)/grading_throughput.log

@@ -9,23 +9,23 @@ JOBS ?= 1
 
 .PHONY: release autograde feedback grades report instructor-init
 
-instructor-init: $(STAMP)
+instructor-init: $(GRADING_STAMP)
 	@test -n "$(DEST)" || { echo "make instructor-init DEST=/path/outside/the/repository"; exit 2; }
 	$(PY) -m course_utils.grading init "$(DEST)"
 
-release: $(STAMP)
+release: $(GRADING_STAMP)
 	$(GRADING) release
 
-autograde: $(STAMP)
+autograde: $(GRADING_STAMP)
 	$(GRADING) autograde --jobs $(JOBS)
 
-feedback: $(STAMP)
+feedback: $(GRADING_STAMP)
 	$(GRADING) feedback
 
 # ROSTER=roster.csv maps nbgrader ids to Canvas ids for grades-canvas.csv (grading/README.md).
 ROSTER ?=
-grades: $(STAMP)
+grades: $(GRADING_STAMP)
 	$(GRADING) grades $(if $(ROSTER),--roster $(ROSTER))
 
-report: $(STAMP)
+report: $(GRADING_STAMP)
 	$(GRADING) report

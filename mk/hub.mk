@@ -17,5 +17,5 @@ $(CHP_STAMP):
 
 test: hub-deps
 
-hub: $(STAMP) hub-deps
+hub: $(TEST_STAMP) hub-deps
 	$(VENV)/bin/jupyterhub -f grading/hub/jupyterhub_config.py

@@ -9,7 +9,7 @@ SITE_STAMP := $(VENV)/.site-deps-installed
 
 .PHONY: site site-deps
 
-$(SITE_STAMP): tools/site/requirements.txt $(STAMP)
+$(SITE_STAMP): tools/site/requirements.txt $(TEST_STAMP)
 	$(PY) -m pip install --quiet -r tools/site/requirements.txt
 	touch $(SITE_STAMP)
 

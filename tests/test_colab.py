@@ -3,7 +3,8 @@
 The one place naming the public repository is ``[project.urls] Repository`` in
 pyproject.toml. From it follow the badge of each lesson (its own path on the
 ``main`` branch) and the install line of the Colab cell
-(``course-utils[offline] @ git+<URL>``). The Colab cell is the one of
+(``course-utils[offline] @ git+<URL>``, under the constraint file
+requirements/colab.txt of the lock, read from the ``main`` branch). The Colab cell is the one of
 CONTRIBUTING.md, byte for byte; run in a normal kernel it does nothing (no pip,
 no google.colab). On Colab that one cell must be enough: what it installs (a
 wheel built from the files git would ship) carries the quiz bank, the local
@@ -77,12 +78,19 @@ def _first(path: Path, kind: str) -> str:
     return next(_source(c) for c in _cells(path) if c["cell_type"] == kind)
 
 
-def _pip_requirement(cell: str) -> Requirement:
+def _pip_install(cell: str) -> tuple[str, Requirement]:
+    """(constraint file URL, requirement) of the cell's one install line."""
     lines = [line.strip() for line in cell.splitlines() if line.strip().startswith("%pip install")]
     assert len(lines) == 1, "the Colab cell should have exactly one %pip install line"
-    m = re.fullmatch(r'%pip install -q "([^"]+)"', lines[0])
+    m = re.fullmatch(r'%pip install -q -c (\S+) "([^"]+)"', lines[0])
     assert m, f"unexpected install line: {lines[0]}"
-    return Requirement(m.group(1))
+    return m.group(1), Requirement(m.group(2))
+
+
+def colab_constraints_url() -> str:
+    """The lock's Colab pins (requirements/colab.txt) as Colab reads them, from the main branch."""
+    owner, repo = _owner_repo()
+    return f"https://raw.githubusercontent.com/{owner}/{repo}/main/requirements/colab.txt"
 
 
 # --- the repository URL, the badge, the Colab cell ----------------------------------------------
@@ -106,9 +114,15 @@ def test_first_cell_is_the_badge_to_this_very_lesson(path):
     assert links == [colab_url(_rel(path))], f"one Colab link, to this lesson; found {links}"
 
 
-def test_contributing_colab_cell_installs_this_repository():
+def test_contributing_colab_cell_installs_this_repository_at_the_tested_versions():
     cell = contributing_colab_cell()
-    requirement = _pip_requirement(cell)
+    constraints, requirement = _pip_install(cell)
+    # The tested versions of everything but Colab's own torch, numpy, pandas (tools/lock.py).
+    assert constraints == colab_constraints_url(), f"the constraint file must be {colab_constraints_url()}"
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "requirements/colab.txt"], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert tracked.returncode in (0, 128), "requirements/colab.txt is not committed: Colab would not find it"
+    assert (ROOT / "requirements" / "colab.txt").is_file()
     assert canonicalize_name(requirement.name) == canonicalize_name(PYPROJECT["project"]["name"])
     assert requirement.url == f"git+{REPOSITORY}", "the install URL must be git+<[project.urls] Repository>"
     assert requirement.extras == {"offline"} and "offline" in PYPROJECT["project"]["optional-dependencies"]
@@ -151,6 +165,12 @@ print(json.dumps({"spawned": sorted(set(_spawned)), "colab": "google.colab" in s
                   "output": "output" in globals()}))'''
 
 
+def _last_json_line(cell) -> dict:
+    """The report a cell printed: its stdout may come in several stream messages (late pip output too)."""
+    stdout = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+    return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
+
+
 def test_colab_cell_does_nothing_in_a_normal_kernel(tmp_path):
     """nbclient runs the cell in a python3 kernel; Python audit hooks see any process it would start."""
     import nbformat
@@ -165,9 +185,9 @@ def test_colab_cell_does_nothing_in_a_normal_kernel(tmp_path):
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
 
     assert nb.cells[1].outputs == [], f"the Colab cell printed something outside Colab: {nb.cells[1].outputs}"
-    after_cell = json.loads(nb.cells[2].outputs[0]["text"])
+    after_cell = _last_json_line(nb.cells[2])
     assert after_cell == {"spawned": [], "colab": False, "telltale_modules": [], "output": False}
-    after_control = json.loads(nb.cells[4].outputs[-1]["text"])
+    after_control = _last_json_line(nb.cells[4])
     assert after_control["spawned"] and after_control["telltale_modules"], (
         f"the control %pip --version went unseen: the watch is blind ({after_control})")
 
