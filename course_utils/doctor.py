@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import shutil
-import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
