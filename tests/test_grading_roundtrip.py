@@ -280,11 +280,9 @@ print("ctypes fork:", ctypes.CDLL(None).fork())
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A copy of grading/ without generated folders, taken through the whole round trip once."""
-    root = tmp_path_factory.mktemp("course")
-    for name in ("nbgrader_config.py", "source", "jupyter"):
-        src = REPO / "grading" / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
+    """A private copy of the example course (make instructor-init), taken through the whole round trip once."""
+    # The instructor's private copy, as `make instructor-init DEST=...` makes it: the whole round trip runs on it.
+    root = grading_course.instructor_init(tmp_path_factory.mktemp("course"))
     saved = {name: os.environ.get(name) for name in ("COURSE_GRADING_CELL_TIMEOUT", "COURSE_GRADING_SUBMISSION_TIMEOUT")}
     os.environ["COURSE_GRADING_CELL_TIMEOUT"] = "45"   # the infinite loop case; real cells take seconds
     os.environ["COURSE_GRADING_SUBMISSION_TIMEOUT"] = "240"

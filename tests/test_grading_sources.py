@@ -82,3 +82,15 @@ def test_exam_file_has_no_key_and_one_test_per_question_of_a_variant():
     nb = nbformat.read(QUIZ / "07_chapter_quiz.ipynb", as_version=4)
     tests = [c for c in nb.cells if c.metadata["nbgrader"].get("grade")]
     assert per_variant == {len(tests)}, "one test cell per question of a student's variant"
+
+
+def test_instructor_init_makes_a_private_course_outside_the_repository(tmp_path):
+    from course_utils.grading import course
+
+    target = course.instructor_init(tmp_path / "private")
+    assert (target / "nbgrader_config.py").is_file() and (target / "source" / "07_chapter_quiz" / "exam_bank.yaml").is_file()
+    assert course.course_root(target) == target and oct(target.stat().st_mode & 0o777) == "0o700"
+    with pytest.raises(SystemExit, match="inside the public repository"):
+        course.instructor_init(GRADING / "private-copy")
+    with pytest.raises(SystemExit, match="not empty"):
+        course.instructor_init(target)
