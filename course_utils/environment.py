@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from . import messages
+from .device import detect_device
 from .errors import install_notebook_handler
 
 HUB_PROBE_TIMEOUT_S = 2.5
@@ -46,19 +47,6 @@ def in_colab() -> bool:
 def is_smoke() -> bool:
     """The one size switch: COURSE_SMOKE=1 shrinks data and steps (CI, impatient CPUs)."""
     return os.environ.get("COURSE_SMOKE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def detect_device() -> tuple[str, str]:
-    """('cuda' | 'mps' | 'cpu', a human name for it), like d2l's try_gpu."""
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda", torch.cuda.get_device_name(0)
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps", "Apple GPU"
-    import platform as _platform
-
-    return "cpu", f"{_platform.processor() or _platform.machine()}, {os.cpu_count()} cores"
 
 
 def seed_everything(seed: int = 42) -> int:

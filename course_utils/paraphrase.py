@@ -125,7 +125,7 @@ def paraphrase_dataset():
     """The built-in set as a DatasetDict (train/validation/test), GLUE MRPC features."""
     from datasets import Dataset, DatasetDict
 
-    from .data import mrpc_features
+    from .features import mrpc_features
 
     return DatasetDict({
         split: Dataset.from_dict(paraphrase_pairs(size, seed=i), features=mrpc_features())

@@ -20,7 +20,7 @@ def precision_support(device: str | None = None) -> dict[str, bool]:
     """Which of fp16 / bf16 mixed precision make sense on this device."""
     import torch
 
-    from .environment import detect_device
+    from .device import detect_device
 
     device = device or detect_device()[0]
     if device == "cuda":
@@ -36,7 +36,7 @@ def mixed_precision_kwargs(device: str | None = None) -> dict[str, bool]:
     CPU/MPS: nothing, because 16-bit autocast does not speed up training there.
     """
     support = precision_support(device)
-    from .environment import detect_device
+    from .device import detect_device
 
     if (device or detect_device()[0]) != "cuda":
         return {}
