@@ -41,7 +41,7 @@ from pathlib import Path
 import course_utils
 
 KERNEL_MODULE = "course_utils.grading.kernel"
-INSTALL_HINT = "install it with: apt-get install bubblewrap (Debian/Ubuntu; root or sudo)"
+INSTALL_HINT = "install it with: make system-packages (or apt-get install bubblewrap, as root or with sudo)"
 # Files a submission may bring besides its notebook(s); everything else is dropped before grading.
 DECLARED_FILES = ("quiz_responses.json",)
 MAX_DECLARED_FILE_BYTES = 1 << 20
