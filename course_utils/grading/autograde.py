@@ -5,7 +5,7 @@ without it the command stops with one line and exit code 2, and the gradebook is
 untouched. Then, per submission (student x assignment):
 
 * **staging**: only the notebook(s) of the assignment and the declared files
-  (``sandbox.DECLARED_FILES``, nbgrader's ``timestamp.txt``) are copied from
+  (``sandbox.DECLARED_FILES``; nbgrader's ``timestamp.txt`` and ``submission_secret.txt``) are copied from
   ``submitted/<student>/<assignment>/`` into a private folder that nbgrader reads
   instead; everything else is dropped and named in the log. Nothing of a
   submission is imported or run on this machine outside the sandbox;
@@ -37,7 +37,9 @@ from course_utils.grading.course import (INSTRUCTOR_ONLY, add_students, assignme
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 LOG_NAME = "autograde-log.csv"
-STAGED_EXTRA = ("timestamp.txt",)  # nbgrader collect's submission time (late penalties)
+# nbgrader's own files beside a collected submission: its time (late penalties) and the exchange's secret
+# (release_feedback names the returned page with it). Plain text, never given to the kernel.
+STAGED_EXTRA = ("timestamp.txt", "submission_secret.txt")
 GRADED, ZERO, NOT_GRADED = "graded", "zero", "not graded"
 
 

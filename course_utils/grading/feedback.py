@@ -2,7 +2,8 @@
 
 nbgrader's generate_feedback makes the pages (with ``FeedbackOnly``: visible tests and
 verdicts, no other outputs). nbgrader also copies every other file of the autograded
-folder next to the page; those are removed: students get the page alone. A page that
+folder next to the page; those are removed, except the two that ``nbgrader release_feedback``
+reads (``timestamp.txt``, ``submission_secret.txt``): students get the page alone. A page that
 contains a hidden-test line — as text, HTML-escaped, URL-encoded, reversed, ROT13,
 hex or base64 (at any alignment) — is withheld and named.
 """
@@ -18,6 +19,8 @@ from course_utils.grading.checks import hidden_part
 from course_utils.grading.course import nbgrader
 
 MIN_SECRET_CHARS = 16
+# What nbgrader's release_feedback reads beside the page (the exchange hands students the page alone).
+KEEP = ("timestamp.txt", "submission_secret.txt")
 
 
 def hidden_lines(root: Path) -> set[str]:
@@ -80,7 +83,7 @@ def feedback(root: Path) -> list[tuple[str, str, str]]:
             for path in sorted(folder.rglob("*"), reverse=True) if folder.is_dir() else []:
                 if path.is_dir() and not any(path.iterdir()):
                     path.rmdir()
-                elif not path.is_dir() and path.suffix != ".html":
+                elif not path.is_dir() and path.suffix != ".html" and str(path.relative_to(folder)) not in KEEP:
                     path.unlink()  # students get the page only (nbgrader copies the graded folder's files)
             for page in folder.glob("*.html"):
                 found = leaks(page.read_text(encoding="utf-8"), secret)

@@ -45,6 +45,7 @@ INSTALL_HINT = "install it with: make system-packages (or apt-get install bubble
 # Files a submission may bring besides its notebook(s); everything else is dropped before grading.
 DECLARED_FILES = ("quiz_responses.json",)
 MAX_DECLARED_FILE_BYTES = 1 << 20
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")  # nbgrader's, not the assignment's: kept out
 LIMITS = {  # env var -> (resource, default); generous for a tiny forward pass, small for abuse
     "COURSE_GRADING_MEMORY_MB": (resource.RLIMIT_AS, 8192),
     "COURSE_GRADING_CPU_S": (resource.RLIMIT_CPU, 600),
@@ -77,7 +78,8 @@ def sandbox_files(folder: Path) -> list[Path]:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb" or ".ipynb_checkpoints" in \
-                relative.parts or any(fnmatch.fnmatch(path.name, pattern) for pattern in INSTRUCTOR_ONLY):
+                relative.parts or any(fnmatch.fnmatch(path.name, pattern) for pattern in INSTRUCTOR_ONLY) or \
+                str(relative) in NBGRADER_FILES:
             continue
         size = path.stat().st_size
         if size <= budget:
