@@ -2,10 +2,11 @@
 
 Modules (grading/README.md explains the design):
 
-* ``cli``: ``python -m course_utils.grading {release,autograde,feedback,grades,report}``;
+* ``cli``: ``python -m course_utils.grading {init,release,autograde,feedback,grades,report}``;
 * ``course``: the nbgrader course folder, release, the gradebook;
 * ``autograde``: the batch runner (staging, one nbgrader process per submission, outcomes);
-* ``feedback`` and ``report``: pages for students, grades and item analysis for instructors;
+* ``feedback``, ``report`` and ``canvas``: pages for students; grades, item and distractor analysis,
+  and the Canvas gradebook file for instructors;
 * ``sandbox`` and ``kernel``: the bubblewrap launcher and the hardened kernel it starts;
 * ``checks``, ``export`` and ``judge``: hidden checks split in two — what runs in the student's
   kernel (exports plain values) and what judges them in a separate clean process;
