@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_training", "07_chapter_quiz",
                "08_use_your_model"]
 A4 = "04_advanced_training"
+A2 = "02_trainer_api"
 A1 = "01_preprocessing"
 QUIZ = "07_chapter_quiz"
 
@@ -59,6 +60,10 @@ def answered(course: Path, assignment: str, **answers: str):
         if cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = answers.get(grade_id, key[grade_id])
     return nb
+
+
+def answered_source(course: Path, assignment: str, grade_id: str) -> str:
+    return key_answers(course, assignment)[grade_id]
 
 
 def cell_index(nb, grade_id: str) -> int:
@@ -254,7 +259,48 @@ def tokenize_function(example):
     return tokenizer(example["sentence1"], example["sentence2"], truncation=True)
 """
 LEAK_LATER = 'print("later:", stolen)\nencoded = tokenizer(pairs["sentence1"][0], pairs["sentence2"][0])\n' \
-             'n_second_sentence_tokens = sum(encoded["token_type_ids"])'
+             'n_second_sentence_tokens = sum(encoded["token_type_ids"])\n' \
+             'import ipywidgets\ndisplay(ipywidgets.Textarea(value="WIDGETLEAK " + "".join(stolen)[::-1]))'
+# (a widget made after the hidden test ran: nbclient keeps its state in the notebook's metadata)
+
+# An answer cell that reads the exam key out of its quiz_responses.json, which the student made a hard link to
+# the instructor's source notebook (possible wherever students share the grading machine's file system).
+KEY_THIEF = r"""
+import json, re
+from course_utils.quiz import responses
+try:
+    source = json.load(open("quiz_responses.json"))
+    code = "".join("".join(c["source"]) for c in source["cells"])
+    key = json.loads(re.search(r"^KEY = (\{.*\})$", code, re.M).group(1))
+    for qid, ids in key.items():
+        responses.save(qid, ids, "exam")
+    print("key read")
+except Exception as e:
+    print("no key:", type(e).__name__)
+"""
+
+# Values for the outside check forged by patching send: a check that let an empty list through (zip) passed a
+# model that was never loaded from the checkpoint; a payload nested deeper than a check can read.
+FORGE_EMPTY = r"""
+from transformers import AutoConfig
+model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(checkpoint, num_labels=2))
+import course_utils.grading.export as export
+real_send = export.send
+def forged(**values):
+    if "the_word" in values:
+        values["the_word"] = []
+    real_send(**values)
+export.send = forged
+"""
+FORGE_DEEP = r"""
+import course_utils.grading.export as export
+def forged(**values):
+    deep = {}
+    for _ in range(200):
+        deep = {"x": deep}
+    get_ipython().display_pub.publish({export.MIME: deep})
+export.send = forged
+"""
 
 # Right answers, plus every kind of output flood; in an added cell, a disk filler and a process through ctypes.
 LIMITS = r"""
@@ -376,6 +422,24 @@ def build_submissions(root: Path) -> dict:
     nb.cells.insert(cell_index(nb, "ex2_answer") + 1, flood_cell)
     nb.cells.insert(cell_index(nb, "ex2_answer") + 1, nbformat.v4.new_code_cell(FILLER))  # a disk filler, added
     submit(root, "overflower", A4, nb)
+    # links out of the submission: a folder linking to /, hard links to the instructor's source notebooks
+    folder = submit(root, "keythief", QUIZ, answered(root, QUIZ, answers=KEY_THIEF))
+    (folder / "everything").symlink_to("/")
+    os.link(root / "source" / QUIZ / f"{QUIZ}.ipynb", folder / "quiz_responses.json")
+    folder = submit(root, "hardlinker", A4)
+    os.link(root / "source" / A4 / f"{A4}.ipynb", folder / f"{A4}.ipynb")
+    # a responses file the quiz cannot parse (nested 50 000 deep): the student's fault, a 0, never "not graded"
+    submit(root, "crafted", QUIZ, released(root, QUIZ), files={"quiz_responses.json":
+                                                               '{"answers": ' + "[" * 50_000 + "]" * 50_000 + "}"})
+    # answers naming choices that do not exist, whose names the check's message would quote back
+    echo = {item["id"]: {"choices": ["echoleak"], "mode": "exam"} for item in
+            exam.variant_spec(root / "release" / QUIZ / "chapter_exam.yaml", "echoer")["questions"]}
+    submit(root, "echoer", QUIZ, released(root, QUIZ),
+           files={"quiz_responses.json": json.dumps({"format": "course-quiz-responses/2", "answers": echo})})
+    submit(root, "forger", A2, answered(root, A2, ex1_answer=FORGE_EMPTY))
+    submit(root, "deepforger", A4, answered(root, A4, ex1_answer=answered_source(root, A4, "ex1_answer") + FORGE_DEEP))
+    expected.update({("keythief", QUIZ): 0, ("hardlinker", A4): 0, ("crafted", QUIZ): 0, ("echoer", QUIZ): 0,
+                     ("forger", A2): 3, ("deepforger", A4): 0})
     # honest: the answer cell deleted (VS Code ignores deletable: false) and retyped as a new, plain cell
     nb = answered(root, A1)
     at = cell_index(nb, "ex1_answer")
@@ -422,7 +486,11 @@ def test_the_batch_finishes_and_says_why_a_submission_got_zero(course):
     assert set(outcomes) == set(course["submissions"])
     assert "not a valid notebook" in outcomes[("garbled", A4)].reason
     assert "no notebook named" in outcomes[("nonotebook", A4)].reason
-    assert "symbolic link" in outcomes[("linker", A4)].reason
+    assert "is a link" in outcomes[("linker", A4)].reason
+    assert "is a link" in outcomes[("hardlinker", A4)].reason
+    assert outcomes[("crafted", QUIZ)].status == "graded" and outcomes[("deepforger", A4)].status == "graded"
+    thief = outcomes[("keythief", QUIZ)]
+    assert "everything" in thief.dropped and "quiz_responses.json" in thief.dropped and thief.seconds < 120, thief
     log = list(csv.DictReader((course["root"] / "autograded" / grading_autograde.LOG_NAME).open()))
     assert len(log) == len(outcomes) and {row["status"] for row in log} <= {"graded", "zero"}
     assert "course_utils/" in outcomes[("hostimport", A1)].dropped and "sitecustomize.py" in \
@@ -446,6 +514,8 @@ def test_the_sandbox_shows_nothing_of_the_grader_and_holds_its_limits(course):
                       if c.cell_type == "code" for o in c.outputs)
     assert "big.bin stopped at" in printed and "/tmp/big.bin stopped at" in printed, printed[-2000:]
     assert "ctypes fork: -1" in printed, "a submission started a process through ctypes"
+    deep = (root / "autograded" / "deepforger" / A4 / f"{A4}.ipynb").read_text()
+    assert "not plain values" in deep, "a forged payload nested too deep was judged"
     for page in (root / "feedback" / "overflower").rglob("*.html"):
         assert page.stat().st_size < 1_000_000
 
@@ -484,6 +554,9 @@ def test_feedback_explains_without_showing_hidden_tests(course):
     for page in pages:  # also encoded: base64, hex, reversed, ...
         assert not grading_feedback.leaks(page.read_text(encoding="utf-8"), secrets), page
     leaker = html.unescape((root / "feedback" / "leaker" / A1 / f"{A1}.html").read_text(encoding="utf-8"))
+    assert "WIDGETLEAK" not in leaker, "widget state made after a hidden test reached the feedback"
+    echoer = html.unescape((root / "feedback" / "echoer" / QUIZ / f"{QUIZ}.html").read_text(encoding="utf-8"))
+    assert "unknown choices" in echoer and "echoleak" not in echoer, "a check's message quoted the student's values"
     assert CANARY not in leaker and "passed" in leaker
     partial = html.unescape((root / "feedback" / "partial" / A4 / f"{A4}.html").read_text(encoding="utf-8"))
     assert "fp16 mixed precision needs a CUDA GPU" in partial  # the failure's explanation is shown

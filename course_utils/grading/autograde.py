@@ -32,14 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.grading import sandbox
-from course_utils.grading.course import (INSTRUCTOR_ONLY, add_students, assignments, db_url, ensure_released,
-                                         nbgrader, submitted_students)
+from course_utils.grading.course import (INSTRUCTOR_ONLY, NBGRADER_FILES, add_students, assignments, db_url,
+                                         ensure_released, nbgrader, submitted_students)
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 LOG_NAME = "autograde-log.csv"
-# nbgrader's own files beside a collected submission: its time (late penalties) and the exchange's secret
-# (release_feedback names the returned page with it). Plain text, never given to the kernel.
-STAGED_EXTRA = ("timestamp.txt", "submission_secret.txt")
 GRADED, ZERO, NOT_GRADED = "graded", "zero", "not graded"
 
 
@@ -66,8 +63,9 @@ def precheck(folder: Path, notebooks: list[str]) -> str | None:
     if folder.is_symlink():
         return "the submission folder is a symbolic link"
     for name in notebooks:
-        if (folder / f"{name}.ipynb").is_symlink():
-            return f"{name}.ipynb is a symbolic link (submit plain files)"
+        path = folder / f"{name}.ipynb"
+        if path.is_symlink() or (path.exists() and not _plain_file(path)):
+            return f"{name}.ipynb is a link or not a plain file (submit plain files)"
     present = [name for name in notebooks if (folder / f"{name}.ipynb").is_file()]
     if not present:
         return f"no notebook named {', '.join(n + '.ipynb' for n in notebooks)} in the submission"
@@ -83,22 +81,30 @@ def precheck(folder: Path, notebooks: list[str]) -> str | None:
     return None
 
 
+def _plain_file(path: Path) -> bool:
+    """A regular file of the submission's own: not a link, not a hard link to a file elsewhere (it could be
+    the instructor's source), not a special file."""
+    import stat
+
+    info = path.lstat()
+    return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
+
+
 def stage(folder: Path, notebooks: list[str], target: Path) -> list[str]:
-    """Copy what grading takes from a submission into target; return the names of everything dropped."""
+    """Copy what grading takes from a submission into target; return the names of everything dropped.
+
+    Only the top level is looked at (what grading takes lives there), without following links: a folder
+    that links to / costs nothing."""
     target.mkdir(parents=True, exist_ok=True)
-    keep = {f"{name}.ipynb" for name in notebooks} | set(sandbox.DECLARED_FILES) | set(STAGED_EXTRA)
+    keep = {f"{name}.ipynb" for name in notebooks} | set(sandbox.DECLARED_FILES) | set(NBGRADER_FILES)
     dropped = []
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        name = str(relative)
-        if name in keep and path.is_file() and not path.is_symlink() and (
-                name.endswith(".ipynb") or path.stat().st_size <= sandbox.MAX_DECLARED_FILE_BYTES):
-            shutil.copyfile(path, target / name)
-        elif not path.is_dir() or path.is_symlink():
-            dropped.append(name)
-        elif not any(str(k).startswith(name + "/") for k in keep):
-            dropped.append(name + "/")
-    return [d for d in dropped if not any(d.startswith(p) and p.endswith("/") and d != p for p in dropped)]
+    for path in sorted(folder.iterdir()):
+        if path.name in keep and _plain_file(path) and (
+                path.suffix == ".ipynb" or path.lstat().st_size <= sandbox.MAX_DECLARED_FILE_BYTES):
+            shutil.copyfile(path, target / path.name)
+        else:
+            dropped.append(path.name + ("/" if path.is_dir() and not path.is_symlink() else ""))
+    return dropped
 
 
 def remove_submission(root: Path, student: str, assignment: str) -> None:

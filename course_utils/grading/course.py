@@ -13,10 +13,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+from course_utils.grading.checks import CHECK_MARKER, HIDDEN_BEGIN
+
 # Files of a source assignment that stay with the instructor: never released, never copied next to a
 # submission while it is graded (nbgrader copies the source folder's other files into autograded/).
 INSTRUCTOR_ONLY = ("exam_bank.yaml", "*.key.yaml")
+# nbgrader's own files beside a collected submission: its time (late penalties) and the exchange's secret
+# (release_feedback names the returned page with it). Staged with the submission, kept beside the feedback
+# page, never given to the kernel.
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 def course_root(course: str | os.PathLike | None = None) -> Path:
@@ -128,7 +133,7 @@ def check_release(root: Path) -> None:
         elif path.name.startswith("quiz_responses"):
             problems.append(f"{path}: saved quiz answers")
         elif path.suffix == ".ipynb" and any(s in path.read_text(encoding="utf-8") for s in
-                                             (HIDDEN_BEGIN, "BEGIN SOLUTION", "### CHECK")):
+                                             (HIDDEN_BEGIN, "BEGIN SOLUTION", CHECK_MARKER)):
             problems.append(f"{path}: hidden tests or a solution")
     if problems:
         raise SystemExit("The release leaks answers; fix the source and run `make release` again:\n" + "\n".join(problems))

@@ -16,11 +16,9 @@ import urllib.parse
 from pathlib import Path
 
 from course_utils.grading.checks import hidden_part
-from course_utils.grading.course import nbgrader
+from course_utils.grading.course import NBGRADER_FILES, nbgrader
 
 MIN_SECRET_CHARS = 16
-# What nbgrader's release_feedback reads beside the page (the exchange hands students the page alone).
-KEEP = ("timestamp.txt", "submission_secret.txt")
 
 
 def hidden_lines(root: Path) -> set[str]:
@@ -83,7 +81,7 @@ def feedback(root: Path) -> list[tuple[str, str, str]]:
             for path in sorted(folder.rglob("*"), reverse=True) if folder.is_dir() else []:
                 if path.is_dir() and not any(path.iterdir()):
                     path.rmdir()
-                elif not path.is_dir() and path.suffix != ".html" and str(path.relative_to(folder)) not in KEEP:
+                elif not path.is_dir() and path.suffix != ".html" and str(path.relative_to(folder)) not in NBGRADER_FILES:
                     path.unlink()  # students get the page only (nbgrader copies the graded folder's files)
             for page in folder.glob("*.html"):
                 found = leaks(page.read_text(encoding="utf-8"), secret)

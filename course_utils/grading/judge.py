@@ -20,6 +20,29 @@ import sys
 from pathlib import Path
 
 
+def _strings(value, found: set, depth: int = 0) -> set:
+    if isinstance(value, str):
+        found.add(value)
+    elif isinstance(value, dict) and depth < 64:
+        for key, item in value.items():
+            _strings(key, found, depth + 1)
+            _strings(item, found, depth + 1)
+    elif isinstance(value, list) and depth < 64:
+        for item in value:
+            _strings(item, found, depth + 1)
+    return found
+
+
+def scrub(message: str, data, code: str) -> str:
+    """The check's message without any text the student's kernel sent (an f-string of the check may quote
+    it): the kernel saw the hidden export code, so its strings must not reach feedback. A string the check
+    itself contains (an expected class name, "epoch") stays."""
+    for text in sorted(_strings(data, set()), key=len, reverse=True):
+        if len(text) >= 3 and text not in code and text in message:
+            message = message.replace(text, "…")
+    return message
+
+
 def judge_one(check: dict, student: str, source_dir: Path) -> dict:
     cell = check["cell"]
     if check.get("problem"):
@@ -29,8 +52,8 @@ def judge_one(check: dict, student: str, source_dir: Path) -> dict:
     try:
         exec(compile(check["code"], f"<check {cell}>", "exec"), namespace)
     except AssertionError as failed:
-        message = str(failed) or "the hidden test failed"
-        return {"cell": cell, "ok": False, "message": message}
+        message = scrub(str(failed), check.get("data"), check["code"]) or "the hidden test failed"
+        return {"cell": cell, "ok": False, "message": message[:1000]}
     except Exception as error:  # the values did not have the shape the check reads
         return {"cell": cell, "ok": False,
                 "message": f"the hidden test could not use the values your code produced ({type(error).__name__})"}

@@ -20,7 +20,7 @@ Autograde step:
 
 Feedback step:
 * ``FeedbackOnly``: test cells show their visible part and the verdict; no output
-  of any other cell (output made after a hidden test ran could carry it).
+  of any other cell, no widget state (output made after a hidden test ran could carry it).
 
 nbgrader 0.9.6 has none of these, so they are written by hand on top of its classes.
 """
@@ -171,6 +171,20 @@ class RobustExecute(Execute):
                                                   "dropped]\n"))
             self._output_chars[cell_index] = self.max_output_chars + 1
         return None
+
+
+def _shallow(value, limit: int = 32) -> bool:
+    """Nested at most ``limit`` deep (checked without recursion: a forged payload may be 10 000 deep)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
 
 
 def _size(content: dict) -> int:
@@ -338,6 +352,8 @@ class JudgeOutsideKernel(NbGraderPreprocessor):
                 if len(sent) != 1:
                     problem = ("the hidden test's values never reached the grader" if not sent else
                                "the hidden test's values were sent more than once")
+                elif not isinstance(sent[0], dict) or not _shallow(sent[0]):
+                    problem = "the hidden test's values are not plain values (a table of names, at most 32 deep)"
                 elif _size({"v": sent[0]}) > MAX_BYTES:
                     problem = "the hidden test's values are too large"
                 else:
@@ -377,6 +393,12 @@ class FeedbackOnly(NbGraderPreprocessor):
     """Feedback: test cells keep their visible part and their verdict; every other cell loses its outputs."""
 
     hidden_note = Unicode("# (hidden tests: not shown)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        # Widget state the kernel created (nbclient stores it in the notebook's metadata and the HTML page
+        # renders it) is output too, and may have been made after a hidden test ran.
+        nb.metadata.pop("widgets", None)
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         cell.metadata.pop("course_grading", None)

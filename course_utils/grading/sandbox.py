@@ -39,13 +39,13 @@ import sysconfig
 from pathlib import Path
 
 import course_utils
+from course_utils.grading.course import INSTRUCTOR_ONLY, NBGRADER_FILES
 
 KERNEL_MODULE = "course_utils.grading.kernel"
 INSTALL_HINT = "install it with: make system-packages (or apt-get install bubblewrap, as root or with sudo)"
 # Files a submission may bring besides its notebook(s); everything else is dropped before grading.
 DECLARED_FILES = ("quiz_responses.json",)
 MAX_DECLARED_FILE_BYTES = 1 << 20
-NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")  # nbgrader's, not the assignment's: kept out
 LIMITS = {  # env var -> (resource, default); generous for a tiny forward pass, small for abuse
     "COURSE_GRADING_MEMORY_MB": (resource.RLIMIT_AS, 8192),
     "COURSE_GRADING_CPU_S": (resource.RLIMIT_CPU, 600),
@@ -71,8 +71,6 @@ def sandbox_files(folder: Path) -> list[Path]:
     By then the folder holds only the assignment's own files (copied by nbgrader from source/) and the
     declared files of the submission (the batch runner staged nothing else)."""
     import fnmatch
-
-    from course_utils.grading.course import INSTRUCTOR_ONLY
 
     found, budget = [], (WORKDIR_MB << 20) // 2
     for path in sorted(folder.rglob("*")):

@@ -58,6 +58,8 @@ def _parse(text: str) -> tuple[dict, int, str | None]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         data, why = None, f"not valid JSON at line {exc.lineno}: {exc.msg}"
+    except (RecursionError, ValueError):  # nested too deep, or numbers too long: not an answer file either
+        data, why = None, "not a quiz response file (nested too deep)"
     else:
         why = None
     if data is not None:
@@ -77,7 +79,7 @@ def _parse(text: str) -> tuple[dict, int, str | None]:
             continue
         try:
             qid, entry = json.loads(m.group(1)), _upgrade(json.loads(m.group(2)))
-        except json.JSONDecodeError:
+        except (RecursionError, ValueError):  # JSONDecodeError is a ValueError
             bad += 1
             continue
         if _valid_entry(entry):
