@@ -154,16 +154,17 @@ def exam_analysis(root: Path) -> tuple[list[dict], list[dict]]:
         key_path, exam_path = folder / "exam_bank.yaml", folder / "chapter_exam.yaml"
         if not (key_path.is_file() and exam_path.is_file()):
             continue
-        key_bank = load_bank(key_path)
+        key_bank, exam_bank = load_bank(key_path), load_bank(exam_path)  # read once, not per student
         answers = _exam_answers(root, folder.name)
         had: dict[str, list[str]] = {}
+        right: dict[str, int] = {}
         for student in students:
-            for item in exam.variant_spec(exam_path, student)["questions"]:
-                had.setdefault(item["id"], []).append(student)
+            for qid, (ok, _) in exam.grade(key_bank, exam_bank, student, answers.get(student, {})).items():
+                had.setdefault(qid, []).append(student)
+                right[qid] = right.get(qid, 0) + ok
         for qid, who in had.items():
-            right = sum(exam.grade(key_bank, exam_path, s, answers.get(s, {})).get(qid, (False, ""))[0] for s in who)
             questions.append({"assignment": folder.name, "question": qid, "students": len(who),
-                              "share_right": round(right / len(who), 4)})
+                              "share_right": round(right[qid] / len(who), 4)})
             shares = choice_shares([{qid: answers.get(s, {}).get(qid)} for s in who], key_bank)
             for row in share_rows({qid: shares[qid]}, key_bank):
                 distractors.append({"assignment": folder.name, **row, "students": len(who)})
