@@ -1,34 +1,16 @@
-"""Self-checks for the exercises of lessons 4-6 (advanced training, training loop, learning curves).
+"""Self-checks for the exercises of lessons 4-6 and 8 (advanced training, training loop, learning curves, using the model).
 
-Each check prints one line, "right: ..." or "not yet: ... (why)", in the learner's language, and returns
-True or False. A check never raises and never prints the answer: an unsolved exercise (a ``None`` left in
-place, a function that still raises ``NotImplementedError``) is simply "not yet".
+Each check prints one line, the same verdict as lessons 1-3's checks (course_utils.exercises), in the
+learner's language, and returns True or False. A check never raises and never prints the answer: an
+unsolved exercise (a ``None`` left in place, a function that still raises ``NotImplementedError``) is
+simply "not yet".
 """
 from __future__ import annotations
 
 import math
 
-from .messages import get_language
-
-_RIGHT = {"en": "right: ", "ko": "정답입니다: "}
-_NOT_YET = {"en": "not yet: ", "ko": "아직입니다: "}
-
-
-def _say(ok: bool, en: str, ko: str) -> bool:
-    language = get_language()
-    print((_RIGHT if ok else _NOT_YET).get(language, _RIGHT["en"] if ok else _NOT_YET["en"])
-          + (ko if language == "ko" else en))
-    return ok
-
-
-def _call(function, *args):
-    """(result, error line) of a learner's function; never raises."""
-    try:
-        return function(*args), None
-    except NotImplementedError:
-        return None, "NotImplementedError"
-    except Exception as error:  # the learner's code: report, do not crash the notebook
-        return None, f"{type(error).__name__}: {error}"
+from .exercises import run_learner as _call
+from .exercises import say as _say
 
 
 # ---- lesson 4 -------------------------------------------------------------------------------------------
@@ -190,3 +172,78 @@ def check_best_model_args(training_args, metric: str = "eval_loss", greater_is_b
                     "에폭마다 평가하고 저장하세요(`eval_strategy`와 `save_strategy`).")
     return _say(True, f"these arguments keep the epoch with the best {bare(metric)}.",
                 f"이 인수로 {bare(metric)} 값이 가장 좋은 에폭을 남깁니다.")
+
+
+# ---- lesson 8 -------------------------------------------------------------------------------------------
+
+_TEST_PAIRS = [("The storm closed the airport on Monday.", "On Monday the airport was shut by the storm."),
+               ("She sold her car last week.", "The museum opens at nine."),
+               ("Prices fell in March.", "In March, prices went down.")]
+
+
+class _RecordingPipeline:
+    """Passes every call on to the pipeline and remembers what it was given."""
+
+    def __init__(self, pipe):
+        self.pipe, self.inputs = pipe, []
+
+    def __call__(self, inputs, **kwargs):
+        self.inputs += inputs if isinstance(inputs, list) else [inputs]
+        return self.pipe(inputs, **kwargs)
+
+
+def check_label_pairs(label_pairs, classifier, model, tokenizer) -> bool:
+    """``label_pairs(classifier, pairs)`` returns one label name per (sentence1, sentence2) pair, in order,
+    from the pipeline it is given, called with real sentence pairs; compared with the model's own predictions."""
+    import torch
+
+    recorder = _RecordingPipeline(classifier)
+    got, error = _call(label_pairs, recorder, _TEST_PAIRS)
+    if error:
+        return _say(False, f"label_pairs raised {error}.", f"label_pairs가 {error} 오류를 냈습니다.")
+    if got is None:
+        return _say(False, "label_pairs returns None; call the pipeline and return what you found.",
+                    "label_pairs가 None을 돌려줍니다. 파이프라인을 호출하고 결과를 돌려주세요.")
+    if not recorder.inputs:
+        return _say(False, "label_pairs did not call the pipeline it was given (its first argument).",
+                    "label_pairs가 인수로 받은 파이프라인(첫 번째 인수)을 호출하지 않았습니다.")
+    given = [(x.get("text"), x.get("text_pair")) if isinstance(x, dict) else x for x in recorder.inputs]
+    if sorted(map(str, given)) != sorted(map(str, _TEST_PAIRS)):
+        return _say(False, 'the pipeline did not receive the pairs as pairs; pass each one as '
+                           '{"text": ..., "text_pair": ...}.',
+                    '파이프라인이 문장 쌍을 받지 못했습니다. 각 쌍을 {"text": ..., "text_pair": ...}로 넘기세요.')
+    if not isinstance(got, list) or not all(isinstance(label, str) for label in got):
+        return _say(False, "return a list of label names (strings), one per pair.",
+                    "레이블 이름(문자열)의 리스트를 돌려주세요.")
+    expected = []
+    for s1, s2 in _TEST_PAIRS:
+        inputs = tokenizer(s1, s2, return_tensors="pt").to(model.device)
+        with torch.no_grad():
+            expected.append(model.config.id2label[int(model(**inputs).logits.argmax(-1))])
+    if got != expected:
+        return _say(False, "some labels differ from the model's own predictions; are they in the order of the pairs?",
+                    "모델 자신의 예측과 다른 레이블이 있습니다. 쌍의 순서대로 레이블을 돌려주고 있나요?")
+    return _say(True, "all three labels match the model's own predictions.", "세 쌍 모두 모델의 예측과 같습니다.")
+
+
+def check_fourth_class(csv_path, model) -> bool:
+    """The CSV on disk has a fourth label with at least 10 examples each, and ``model`` was trained on its labels."""
+    import csv
+
+    with open(csv_path, encoding="utf-8") as handle:
+        counts: dict[str, int] = {}
+        for row in csv.DictReader(handle):
+            counts[row["label"]] = counts.get(row["label"], 0) + 1
+    if len(counts) < 4:
+        return _say(False, f"the CSV has {len(counts)} labels; add a fourth label to `messages` and rerun section 7.",
+                    f"CSV에 레이블이 {len(counts)}개뿐입니다. messages에 네 번째 레이블을 더하고 7절을 다시 실행하세요.")
+    few = sorted(label for label, n in counts.items() if n < 10)
+    if few:
+        return _say(False, f"give every label at least 10 examples; too few for {few}.",
+                    f"예제가 10개보다 적은 레이블이 있습니다: {few}")
+    trained = sorted(model.config.id2label.values())
+    if trained != sorted(counts):
+        return _say(False, f"the model knows {trained}, not the CSV's labels; rerun from writing the CSV to training.",
+                    f"모델의 레이블 {trained}이(가) CSV의 레이블과 다릅니다. CSV를 쓴 셀부터 훈련까지 다시 실행하세요.")
+    return _say(True, f"the model was fine-tuned on {len(counts)} labels; try the pipeline on a message of the new one.",
+                f"레이블 {len(counts)}개로 미세 조정한 모델입니다. 새 레이블의 메시지로 파이프라인을 시험해 보세요.")

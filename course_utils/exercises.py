@@ -36,13 +36,28 @@ def _say(en: str, ko: str, **fields) -> str:
     return (ko if get_language() == "ko" else en).format(**fields)
 
 
-def _call(fn, *args):
-    """(result, None) or (None, a Verdict saying what went wrong)."""
+def run_learner(fn, *args):
+    """(result, None) or (None, "ErrorType: message"): the learner's code never raises out of a check."""
     try:
         return fn(*args), None
+    except NotImplementedError:
+        return None, "NotImplementedError"
     except Exception as exc:  # the learner's code: any error is "not yet", never a traceback wall
-        return None, Verdict(False, _say("your function raised {err}: {msg}", "함수가 {err} 오류를 냈습니다: {msg}",
-                                         err=type(exc).__name__, msg=str(exc)[:200]))
+        return None, f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def say(ok: bool, en: str, ko: str) -> bool:
+    """Print the verdict in the learner's language (for checks that report by printing); return ``ok``."""
+    print(Verdict(ok, ko if get_language() == "ko" else en))
+    return ok
+
+
+def _call(fn, *args):
+    """(result, None) or (None, a Verdict saying what went wrong)."""
+    result, error = run_learner(fn, *args)
+    if error is None:
+        return result, None
+    return None, Verdict(False, _say("your function raised {err}", "함수가 {err} 오류를 냈습니다", err=error))
 
 
 # Lesson 1 -------------------------------------------------------------------------------------------------------

@@ -165,4 +165,34 @@ def test_best_model_args(tmp_path):
 def test_korean_messages(capsys):
     messages.set_language("ko")
     checks.check_effective_batch(None)
-    assert capsys.readouterr().out.startswith("아직입니다: ")
+    assert capsys.readouterr().out.startswith("✗ 아직입니다: ")
+
+
+def test_label_pairs_unsolved_or_not_using_the_pipeline(capsys):
+    assert checks.check_label_pairs(lambda classifier, pairs: None, None, None, None) is False
+    assert "returns None" in capsys.readouterr().out
+    assert checks.check_label_pairs(lambda classifier, pairs: ["equivalent"] * 3, None, None, None) is False
+    assert "did not call the pipeline" in capsys.readouterr().out
+    assert checks.check_label_pairs(lambda classifier, pairs: [classifier(list(p))[0] for p in pairs],
+                                    lambda inputs, **k: ["x"], None, None) is False
+    assert "not receive the pairs as pairs" in capsys.readouterr().out
+
+
+def test_fourth_class(tmp_path, capsys):
+    import csv
+
+    path = tmp_path / "support.csv"
+
+    def write(labels):
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "label"])
+            writer.writerows([f"message {i}", label] for label in labels for i in range(12))
+
+    model = SimpleNamespace(config=SimpleNamespace(id2label={0: "billing", 1: "shipping", 2: "account"}))
+    write(["billing", "shipping", "account"])
+    assert checks.check_fourth_class(path, model) is False and "3 labels" in capsys.readouterr().out
+    write(["billing", "shipping", "account", "returns"])
+    assert checks.check_fourth_class(path, model) is False and "rerun from writing" in capsys.readouterr().out
+    model.config.id2label[3] = "returns"
+    assert checks.check_fourth_class(path, model) is True
