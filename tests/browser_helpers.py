@@ -52,6 +52,20 @@ UIS = {
 }
 
 
+def launch_chromium(timeout_s: float):
+    """Debian's Chromium through Playwright (its own browser download cannot work offline); assertions wait
+    up to ``timeout_s``. A generator for a module fixture: yields the browser, closes it after."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=timeout_s * 1000)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, FEEDBACK_S, UI_S, JupyterServer, NotebookPage, wait_until,
+from browser_helpers import (CHROMIUM, FEEDBACK_S, UI_S, JupyterServer, NotebookPage, launch_chromium, wait_until,
                              write_notebook)
 
 pytestmark = [
@@ -53,15 +53,7 @@ def bank():
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=UI_S * 1000)  # assertions wait on the page, generously (2 shared cores)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from launch_chromium(UI_S)  # assertions wait on the page, generously (2 shared cores)
 
 
 @pytest.fixture(scope="module", params=["lab", "notebook"])

@@ -37,9 +37,8 @@ sys.path.insert(0, str(ROOT))
 from tools.site import build as site_build  # noqa: E402
 from tools.site import quiz_html, runinfo  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-dev-shm-usage"]
+from browser_helpers import CHROMIUM, launch_chromium  # noqa: E402  (tests/ is on sys.path under pytest)
+
 SHOTS = ROOT / "build" / "site-shots"
 LANGS = ("en", "ko")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -243,15 +242,7 @@ def served(site):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=60_000)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from launch_chromium(60)
 
 
 class Visit:
