@@ -57,11 +57,11 @@ def test_every_cell_is_an_nbgrader_cell(path):
             assert meta["locked"], f"{meta['grade_id']}: text and set-up cells are read-only"
 
 
-def solution_key() -> dict[str, list[str]]:
-    """The key the chapter exam's solution cell records (by choice id)."""
+def solution_key(name: str = "KEY") -> dict:
+    """A table of the chapter exam's solution cell: KEY (choice ids), FACTS or FORMULAS (number questions)."""
     nb = nbformat.read(QUIZ / "07_chapter_quiz.ipynb", as_version=4)
     solution = "\n".join(c.source for c in nb.cells if c.metadata["nbgrader"].get("solution"))
-    return ast.literal_eval(re.search(r"^KEY = (\{.*\})$", solution, re.M).group(1))
+    return ast.literal_eval(re.search(rf"^{name} = (\{{.*\}})$", solution, re.M).group(1))
 
 
 def test_exam_key_lives_with_the_instructor_and_matches_the_release():
@@ -72,6 +72,9 @@ def test_exam_key_lives_with_the_instructor_and_matches_the_release():
     assert not set(key_bank.questions) & set(practice.questions), "an exam question is in the installed bank"
     assert exam.mismatches(QUIZ / "exam_bank.yaml", QUIZ / "chapter_exam.yaml") == []
     assert solution_key() == {qid: list(q.correct_ids) for qid, q in key_bank.questions.items() if not q.numeric}
+    numbers = {qid: q for qid, q in key_bank.questions.items() if q.numeric}
+    assert solution_key("FORMULAS") == {qid: q.answer["formula"] for qid, q in numbers.items()}
+    assert solution_key("FACTS") == {qid: q.facts for qid, q in numbers.items() if q.facts}
 
 
 def test_exam_file_has_no_key_and_one_test_per_question_of_a_variant():
