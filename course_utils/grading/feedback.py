@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import html
 import urllib.parse
 from pathlib import Path
@@ -34,7 +35,8 @@ def hidden_lines(root: Path) -> set[str]:
     return lines
 
 
-def encodings(line: str) -> set[str]:
+@functools.lru_cache(maxsize=None)  # the same hidden lines are searched for in every page
+def encodings(line: str) -> frozenset[str]:
     """How a hidden line could be smuggled into a page: the forms searched for."""
     raw = line.encode("utf-8")
     forms = {line, html.escape(line), urllib.parse.quote(line), line[::-1], codecs.encode(line, "rot13"),
@@ -43,7 +45,7 @@ def encodings(line: str) -> set[str]:
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
             text = encode(raw[shift:]).decode("ascii").rstrip("=")
             forms.add(text[4 if shift else 0:-4] if len(text) > 12 else text)
-    return {form for form in forms if len(form) >= MIN_SECRET_CHARS}
+    return frozenset(form for form in forms if len(form) >= MIN_SECRET_CHARS)
 
 
 def leaks(text: str, secrets: set[str]) -> list[str]:

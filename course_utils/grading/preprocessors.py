@@ -286,7 +286,7 @@ class StripChecks(NbGraderPreprocessor):
     """Sanitize (last step): remove the ``### CHECK`` part of every test cell before the notebook runs."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and CHECK_MARKER in cell.source:
+        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
             cell.source = split_test(cell.source)[0]
         return cell, resources
 
