@@ -427,9 +427,10 @@ def build_submissions(root: Path) -> dict:
     os.link(root / "source" / QUIZ / f"{QUIZ}.ipynb", folder / "quiz_responses.json")
     folder = submit(root, "hardlinker", A4)
     os.link(root / "source" / A4 / f"{A4}.ipynb", folder / f"{A4}.ipynb")
-    # a responses file the quiz cannot parse (nested 50 000 deep): the student's fault, a 0, never "not graded"
-    submit(root, "crafted", QUIZ, released(root, QUIZ), files={"quiz_responses.json":
-                                                               '{"answers": ' + "[" * 50_000 + "]" * 50_000 + "}"})
+    # a responses file the quiz cannot parse (nested 50 000 deep) and a timestamp nbgrader cannot parse: the
+    # student's fault, a 0, never "not graded"
+    submit(root, "crafted", QUIZ, released(root, QUIZ), files={
+        "quiz_responses.json": '{"answers": ' + "[" * 50_000 + "]" * 50_000 + "}", "timestamp.txt": "yesterday-ish"})
     # answers naming choices that do not exist, whose names the check's message would quote back
     echo = {item["id"]: {"choices": ["echoleak"], "mode": "exam"} for item in
             exam.variant_spec(root / "release" / QUIZ / "chapter_exam.yaml", "echoer")["questions"]}
@@ -488,6 +489,7 @@ def test_the_batch_finishes_and_says_why_a_submission_got_zero(course):
     assert "is a link" in outcomes[("linker", A4)].reason
     assert "is a link" in outcomes[("hardlinker", A4)].reason
     assert outcomes[("crafted", QUIZ)].status == "graded" and outcomes[("deepforger", A4)].status == "graded"
+    assert "timestamp.txt" in outcomes[("crafted", QUIZ)].dropped
     thief = outcomes[("keythief", QUIZ)]
     assert "everything" in thief.dropped and "quiz_responses.json" in thief.dropped and thief.seconds < 120, thief
     log = list(csv.DictReader((course["root"] / "autograded" / grading_autograde.LOG_NAME).open()))

@@ -90,6 +90,17 @@ def _plain_file(path: Path) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
 
 
+def _valid_timestamp(path: Path) -> bool:
+    """nbgrader stops on a timestamp it cannot parse (a grader failure a student could cause at will)."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        return not text or (len(text) < 100 and parse_utc(text) is not None)
+    except (ValueError, OverflowError, UnicodeDecodeError, OSError):
+        return False
+
+
 def stage(folder: Path, notebooks: list[str], target: Path) -> list[str]:
     """Copy what grading takes from a submission into target; return the names of everything dropped.
 
@@ -100,7 +111,8 @@ def stage(folder: Path, notebooks: list[str], target: Path) -> list[str]:
     dropped = []
     for path in sorted(folder.iterdir()):
         if path.name in keep and _plain_file(path) and (
-                path.suffix == ".ipynb" or path.lstat().st_size <= sandbox.MAX_DECLARED_FILE_BYTES):
+                path.suffix == ".ipynb" or path.lstat().st_size <= sandbox.MAX_DECLARED_FILE_BYTES) and (
+                path.name != "timestamp.txt" or _valid_timestamp(path)):
             shutil.copyfile(path, target / path.name)
         else:
             dropped.append(path.name + ("/" if path.is_dir() and not path.is_symlink() else ""))
