@@ -346,16 +346,20 @@ def _question(page, qid: str):
     return page.locator(f"#{quiz_html.html_id(qid)}")
 
 
+def _open_question(visit, bank, lang: str, lesson_and_qid: tuple[str, str]):
+    """(tab, page, the question, the page's words, its box) for one question on its lesson page."""
+    tab = visit(lang)
+    lesson, qid = lesson_and_qid
+    page = tab.open(f"{lang}/{lesson}.html")
+    return tab, page, bank.questions[qid], READS[lang], _question(page, qid)
+
+
 @needs_chromium
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_quiz_gives_feedback_on_a_click(site, bank, visit, lang):
     from playwright.sync_api import expect
 
-    tab = visit(lang)
-    lesson, qid = SINGLE
-    page = tab.open(f"{lang}/{lesson}.html")
-    question, reads = bank.questions[qid], READS[lang]
-    box = _question(page, qid)
+    tab, page, question, reads, box = _open_question(visit, bank, lang, SINGLE)
     feedback = box.locator(".course-quiz-feedback")
     expect(box.get_by_role("radio")).to_have_count(len(question.choices))
     expect(feedback).to_have_text("")
@@ -385,11 +389,7 @@ def test_a_quiz_works_from_the_keyboard(site, bank, visit, lang):
     """Several answers: Tab walks the check boxes, Space ticks; one answer: arrow keys move in the radio group."""
     from playwright.sync_api import expect
 
-    tab = visit(lang)
-    lesson, qid = SEVERAL
-    page = tab.open(f"{lang}/{lesson}.html")
-    question, reads = bank.questions[qid], READS[lang]
-    box = _question(page, qid)
+    tab, page, question, reads, box = _open_question(visit, bank, lang, SEVERAL)
     boxes = box.get_by_role("checkbox")
     boxes.first.focus()
     for i, choice in enumerate(question.choices):
