@@ -260,8 +260,9 @@ def tokenize_function(example):
 """
 LEAK_LATER = 'print("later:", stolen)\nencoded = tokenizer(pairs["sentence1"][0], pairs["sentence2"][0])\n' \
              'n_second_sentence_tokens = sum(encoded["token_type_ids"])\n' \
-             'import ipywidgets\ndisplay(ipywidgets.Textarea(value="WIDGETLEAK " + "".join(stolen)[::-1]))'
-# (a widget made after the hidden test ran: nbclient keeps its state in the notebook's metadata)
+             'import ipywidgets\ndisplay(ipywidgets.Textarea(value="WIDGET" + "LEAK " + "".join(stolen)[::-1]))'
+# (a widget made after the hidden test ran: nbclient keeps its state in the notebook's metadata; the marker is
+# split so that it is not in the student's code, which the feedback shows)
 
 # An answer cell that reads the exam key out of its quiz_responses.json, which the student made a hard link to
 # the instructor's source notebook (possible wherever students share the grading machine's file system).
@@ -555,6 +556,8 @@ def test_feedback_explains_without_showing_hidden_tests(course):
     for page in pages:  # also encoded: base64, hex, reversed, ...
         assert not grading_feedback.leaks(page.read_text(encoding="utf-8"), secrets), page
     leaker = html.unescape((root / "feedback" / "leaker" / A1 / f"{A1}.html").read_text(encoding="utf-8"))
+    graded = (root / "autograded" / "leaker" / A1 / f"{A1}.ipynb").read_text(encoding="utf-8")
+    assert "WIDGETLEAK" in graded, "the leaker's widget state is not in the graded notebook: the case tests nothing"
     assert "WIDGETLEAK" not in leaker, "widget state made after a hidden test reached the feedback"
     echoer = html.unescape((root / "feedback" / "echoer" / QUIZ / f"{QUIZ}.html").read_text(encoding="utf-8"))
     assert "unknown choices" in echoer and "echoleak" not in echoer, "a check's message quoted the student's values"
@@ -613,7 +616,8 @@ def test_grades_csv_and_item_analysis(course):
 # ---------------------------------------------------------------- a grader failure is never a grade
 def _copy_course(course, tmp_path) -> Path:
     copy = tmp_path / "course"
-    shutil.copytree(course["root"], copy, ignore=shutil.ignore_patterns("autograded", "feedback", "logs"))
+    shutil.copytree(course["root"], copy, symlinks=True,  # a hostile submission links to /
+                    ignore=shutil.ignore_patterns("autograded", "feedback", "logs"))
     return copy
 
 
