@@ -62,8 +62,14 @@ lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 # system-check first: it names a missing Debian package before anything is installed or run.
+# Two pytest commands: everything but the site on TEST_WORKERS xdist workers (--dist loadfile keeps each
+# file, and so each lesson's kernel, on one worker), then the site, built from the lessons just executed
+# (tools/site/nbval_capture.py leaves a ledger of them). TEST_WORKERS=0 runs the first part in one process.
+TEST_WORKERS ?= 2
 test: system-check $(TEST_STAMP)
-	$(TEST_ENV) $(PY) -m pytest -p tools.site.nbval_capture tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --junitxml=build/test-results.xml
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -p tools.site.nbval_capture tests notebooks \
+		--ignore=tests/test_site.py --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --junitxml=build/test-results.xml
+	$(TEST_ENV) $(PY) -m pytest -p tools.site.nbval_capture tests/test_site.py --junitxml=build/test-results-site.xml
 
 # The instructor targets (mk/grading.mk) need nbgrader: the grading set.
 release autograde feedback grades report: $(GRADING_STAMP)

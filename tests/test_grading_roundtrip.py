@@ -258,11 +258,12 @@ def tokenize_function(example):
     _steal()
     return tokenizer(example["sentence1"], example["sentence2"], truncation=True)
 """
-LEAK_LATER = 'print("later:", stolen)\nencoded = tokenizer(pairs["sentence1"][0], pairs["sentence2"][0])\n' \
-             'n_second_sentence_tokens = sum(encoded["token_type_ids"])\n' \
-             'import ipywidgets\ndisplay(ipywidgets.Textarea(value="WIDGET" + "LEAK " + "".join(stolen)[::-1]))'
+LEAK_LATER = 'import ipywidgets\ndisplay(ipywidgets.Textarea(value="WIDGET" + "LEAK " + "".join(stolen)[:20000][::-1]))\n' \
+             'print("later:", stolen)\nencoded = tokenizer(pairs["sentence1"][0], pairs["sentence2"][0])\n' \
+             'n_second_sentence_tokens = sum(encoded["token_type_ids"])'
 # (a widget made after the hidden test ran: nbclient keeps its state in the notebook's metadata; the marker is
-# split so that it is not in the student's code, which the feedback shows)
+# split so that it is not in the student's code, which the feedback shows; the widget comes before the print,
+# whose flood would have the widget's message dropped by the output limit)
 
 # An answer cell that reads the exam key out of its quiz_responses.json, which the student made a hard link to
 # the instructor's source notebook (possible wherever students share the grading machine's file system).

@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 # Which extras each locked set installs (tools/lock.py); what a set must never hold.
 SETS = {"lab": ("offline", "lab"), "grading": ("offline", "lab", "grading"),
         "test": ("offline", "lab", "grading", "dev")}
-NOT_FOR_LEARNERS = ("nbgrader", "pytest", "playwright", "nbval", "pytest-timeout")
+NOT_FOR_LEARNERS = ("nbgrader", "pytest", "playwright", "nbval", "pytest-timeout", "pytest-xdist")
 NOT_FOR_INSTRUCTORS = ("pytest", "playwright", "nbval")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(?:\s*;\s*(.*))?$", re.M)
 

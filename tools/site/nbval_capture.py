@@ -8,10 +8,18 @@ the lesson's last cell, writes it to build/lessons/<lang>/NN_slug.ipynb with
 format as `make run`. A full-mode copy from `make run` of the same code is kept
 (the site prefers full outputs). It also orders tests/test_site.py last, so the site
 test builds from this session's executions.
+
+Under pytest-xdist (`make test` runs the lessons on 2 workers, `--dist loadfile`, so a
+notebook's cells stay in one kernel on one worker) the worker that ran a lesson's last
+cell saves it and tells the controller in the report; the controller writes the ledger
+build/lessons/test-session.json (start time, lessons executed, what was saved), which
+tests/test_site.py reads when `make test` runs it as a second pytest command.
 """
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -23,10 +31,14 @@ ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ROOT / "notebooks"
 BUILD = ROOT / "build" / "lessons"
 SITE_TESTS = "test_site.py"
+LEDGER = BUILD / "test-session.json"
+_REPORT_KEY = "course_lesson_saved"
 
 _last_cell: dict[str, object] = {}  # notebook node id -> its last collected cell item
 _failed_cell: dict[str, int] = {}  # notebook node id -> number of the first failing code cell
 SAVED: dict[Path, str] = {}  # lesson source -> "written" or "kept full" (read by tests/test_site.py)
+EXECUTED: set[Path] = set()  # lesson sources whose cells ran in this session (this process or its workers)
+_started = time.time()
 
 
 def _is_nbval_cell(item) -> bool:
@@ -49,6 +61,8 @@ def pytest_collection_modifyitems(session, config, items):
     for item in items:
         if _is_nbval_cell(item):
             _last_cell[item.parent.nodeid] = item
+            if _lesson_target(Path(str(item.fspath))) is not None:
+                EXECUTED.add(Path(str(item.fspath)).resolve())
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -68,14 +82,37 @@ def pytest_runtest_makereport(item, call):
         if report.failed:
             _failed_cell.setdefault(notebook_id, item.cell_num)
     if call.when == "teardown" and _last_cell.get(notebook_id) is item:
-        _save(item.parent, _failed_cell.get(notebook_id))
+        status = _save(item.parent, _failed_cell.get(notebook_id))
+        if status is not None:  # to the xdist controller (report properties travel to it)
+            report.user_properties.append((_REPORT_KEY, [str(Path(str(item.fspath)).resolve()), status]))
 
 
-def _save(notebook_item, failed_cell: int | None) -> None:
+def pytest_runtest_logreport(report):
+    # Under xdist the controller collects nothing itself: a lesson's cells show up here as their reports.
+    notebook = ROOT / report.nodeid.split("::", 1)[0]
+    if notebook.suffix == ".ipynb" and _lesson_target(notebook) is not None:
+        EXECUTED.add(notebook.resolve())
+    for key, value in getattr(report, "user_properties", ()):
+        if key == _REPORT_KEY:
+            SAVED[Path(value[0])] = value[1]
+
+
+def pytest_sessionfinish(session):
+    if os.environ.get("PYTEST_XDIST_WORKER") or not EXECUTED:
+        return  # the controller (or a run without xdist) writes the ledger, once, if lessons ran
+    BUILD.mkdir(parents=True, exist_ok=True)
+    LEDGER.write_text(json.dumps({
+        "started": _started,
+        "executed": sorted(str(p) for p in EXECUTED),
+        "saved": {str(p): status for p, status in sorted(SAVED.items())},
+    }, indent=1), encoding="utf-8")
+
+
+def _save(notebook_item, failed_cell: int | None) -> str | None:
     source = Path(str(notebook_item.fspath))
     target = _lesson_target(source)
     if target is None:
-        return
+        return None
     nb = notebook_item.nb
     meta = runinfo.metadata(nb, runner="make test (nbval)", ok=failed_cell is None, failed_cell=failed_cell)
     if target.exists() and meta["mode"] == "smoke":
@@ -85,10 +122,11 @@ def _save(notebook_item, failed_cell: int | None) -> None:
             kept = {}
         if kept.get("mode") == "full" and kept.get("ok") and kept.get("code_sha256") == meta["code_sha256"]:
             SAVED[source.resolve()] = "kept full"
-            return  # the maintainer's full run of this very code stays the site's source
+            return "kept full"  # the maintainer's full run of this very code stays the site's source
     nb.metadata[runinfo.KEY] = meta
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".ipynb.part")
     nbformat.write(nb, partial)
     os.replace(partial, target)
     SAVED[source.resolve()] = "written"
+    return "written"
