@@ -1,6 +1,7 @@
-"""Plots the lessons share: loss curves from ``trainer.state.log_history``.
+"""Loss curves from ``trainer.state.log_history`` in one call.
 
-Used by lessons 3 and 6 (training vs validation loss).
+Lessons 3 and 6 draw these curves inline with matplotlib, because reading the log is what they teach; lesson 6
+points learners here for their own notebooks.
 """
 from __future__ import annotations
 
