@@ -69,7 +69,7 @@ lab: $(LAB_STAMP)
 # lesson-6 training run 8.7 times slower (251 s against 29 s, one run after the other at load 3.4–3.9).
 TEST_WORKERS ?= 2
 test: system-check $(TEST_STAMP)
-	$(TEST_ENV) OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -p tools.site.nbval_capture tests notebooks \
+	$(TEST_ENV) OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -p tools.site.nbval_capture tests notebooks \
 		--ignore=tests/test_site.py --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --junitxml=build/test-results.xml
 	$(TEST_ENV) $(PY) -m pytest -p tools.site.nbval_capture tests/test_site.py --junitxml=build/test-results-site.xml
 
