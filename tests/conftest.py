@@ -44,20 +44,20 @@ def _restore_language():
     messages._language = saved
 
 
-# The slowest files first, so that under `make test` (2 xdist workers, --dist loadfile --no-loadscope-reorder)
-# neither worker starts a five-minute file when the other is almost done. Seconds from build/test-results.xml
-# of a clean-clone run (2 workers, one OpenMP thread each); files not named keep their order, after these.
+# The slowest files first, so that under `make test` (xdist workers, --dist loadfile --no-loadscope-reorder)
+# no worker starts a long file when the others are almost done. Seconds: a clean-clone `make test` with two
+# workers (build/test-results.xml); files not named keep their order, after these.
 SLOWEST_FIRST = (
-    "tests/test_grading_roundtrip.py",  # ~280 s: 37 submissions graded in the sandbox
-    "06_learning_curves.ipynb",          # ~100 s each language: four small training runs
-    "tests/test_hub_exchange.py",        # ~85 s: JupyterHub, proxy, three accounts
-    "05_training_loop.ipynb",
-    "08_use_your_model.ipynb",
-    "tests/test_benchmarks_smoke.py",
+    "tests/test_grading_roundtrip.py",  # 566 s: 37 submissions graded in the sandbox, 2 at a time
+    "06_learning_curves.ipynb",          # ~120 s each language: four small training runs
+    "05_training_loop.ipynb",            # 91-120 s
+    "tests/test_hub_exchange.py",        # 104 s: JupyterHub, proxy, three accounts
+    "tests/test_browser.py",             # 95 s
     "03_evaluation.ipynb",
+    "08_use_your_model.ipynb",
     "04_advanced_training.ipynb",
     "02_trainer_api.ipynb",
-    "tests/test_browser.py",
+    "01_preprocessing.ipynb",
 )
 
 

@@ -1,7 +1,8 @@
 """Each benchmark's quick mode runs in a subprocess and prints its results in the agreed format.
 
 Format and correctness only (no timing assertions: timings belong to benchmarks/,
-see benchmarks/README.md). Data: the real MRPC files in ../shared/data/mrpc when
+see benchmarks/README.md). The four that train (marked ``bench_quick``, about 4 CPU-minutes together) run
+in `make test-bench` and in CI's own job beside `make test`, not in `make test` itself (its 15 minutes). Data: the real MRPC files in ../shared/data/mrpc when
 present, else a GLUE-format folder written from the course's paraphrase set.
 """
 from __future__ import annotations
@@ -53,6 +54,7 @@ def ratios(output: str) -> dict[str, float]:
     return found
 
 
+@pytest.mark.bench_quick
 def test_padding_quick(mrpc_dir):
     found = ratios(run_benchmark("padding", "--quick", "--data-dir", str(mrpc_dir)))
     for variant in ("dynamic", "grouped"):
@@ -61,6 +63,7 @@ def test_padding_quick(mrpc_dir):
         assert found[f"padding.{variant}.tokens"] > 1.0
 
 
+@pytest.mark.bench_quick
 def test_trainer_vs_loop_quick(mrpc_dir):
     output = run_benchmark("trainer_vs_loop", "--data-dir", str(mrpc_dir), env={"COURSE_SMOKE": "1"})
     assert "trainer_vs_loop.time" in ratios(output)
@@ -69,6 +72,7 @@ def test_trainer_vs_loop_quick(mrpc_dir):
     assert len(losses) == 2 and abs(losses[0] - losses[1]) < 5e-3, losses
 
 
+@pytest.mark.bench_quick
 def test_grad_accum_quick(mrpc_dir):
     found = ratios(run_benchmark("grad_accum", "--quick", "--data-dir", str(mrpc_dir)))
     assert {"grad_accum.grad.max_rel_diff", "grad_accum.sgd_update.max_rel_diff", "grad_accum.peak_memory"} <= found.keys()
@@ -104,6 +108,7 @@ def test_lesson_times_on_a_tiny_lesson(tmp_path):
     assert (tmp_path / "script.py").is_file()  # it ran in the lesson's own folder
 
 
+@pytest.mark.bench_quick
 def test_finetune_mrpc_quick(mrpc_dir):
     output = run_benchmark("finetune_mrpc", "--quick", "--data-dir", str(mrpc_dir))
     last = json.loads(output.strip().splitlines()[-1])
