@@ -70,7 +70,11 @@ def check_evaluate_loss(function, model, dataloader, device) -> bool:
     result, error = _call(function, model, dataloader, device)
     if error:
         return _say(False, f"`evaluate_loss` raised {error}.", f"`evaluate_loss`에서 {error} 오류가 났습니다.")
-    if not isinstance(result, (float, int)) and not (torch.is_tensor(result) and result.numel() == 1):
+    if torch.is_tensor(result):
+        return _say(False, "you returned a tensor: return a Python float (turn a one-element tensor into one with "
+                           "`.item()`).",
+                    "텐서를 돌려주었습니다. 파이썬 float를 돌려주세요(원소가 하나인 텐서는 `.item()`으로 바꿉니다).")
+    if isinstance(result, bool) or not isinstance(result, (float, int)):
         return _say(False, "return one number (a Python float: use `.item()`).",
                     "숫자 하나를 돌려주세요(파이썬 float: `.item()`을 쓰세요).")
     if any(p.grad is not None for p in model.parameters()):
@@ -111,8 +115,10 @@ def check_launch_prediction(prediction, n_train: int, batch_size: int = 8, proce
         wrong.append(("the batches per process are off: count the batches of the whole set, then share them out",
                       "프로세스당 배치 수가 다릅니다. 먼저 전체 배치 수를 세고 나눠 보세요"))
     if repeated != expected_repeated:
-        wrong.append(("the repeated examples are off: every process fills its last batch from the start of the data",
-                      "두 번 보는 예제 수가 다릅니다. 프로세스마다 마지막 배치를 데이터 앞부분으로 채웁니다"))
+        wrong.append(("the repeated examples are off: only a short last batch is filled up from the start of the data "
+                      "(and a process still owed a batch gets a whole one from there); full batches repeat nothing",
+                      "두 번 보는 예제 수가 다릅니다. 데이터 앞부분으로 채우는 것은 모자란 마지막 배치뿐입니다(배치를 하나 덜 "
+                      "받은 프로세스는 거기서 배치 하나를 통째로 받습니다). 가득 찬 배치는 아무것도 반복하지 않습니다"))
     if wrong:
         return _say(False, "; ".join(en for en, _ in wrong) + ".", "; ".join(ko for _, ko in wrong) + ".")
     return _say(True, f"{per_process} batches per process, {repeated} examples seen twice.",

@@ -16,16 +16,33 @@ def cpu_bf16_supported() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def precision_support(device: str | None = None) -> dict[str, bool]:
-    """Which of fp16 / bf16 mixed precision make sense on this device."""
+def cuda_native_bf16() -> bool:
+    """Native bf16 on the first GPU (compute capability 8.0+), without initializing CUDA.
+
+    torch.cuda.is_bf16_supported() reads the device properties, which initializes CUDA in this process;
+    after that notebook_launcher can no longer fork GPU processes (lesson 5). So nvidia-smi answers first,
+    torch only when CUDA is initialized already, and otherwise the safe answer is no (fp16).
+    """
     import torch
 
+    from .device import cuda_compute_capability
+
+    capability = cuda_compute_capability()
+    if capability is not None:
+        return capability[0] >= 8
+    if torch.cuda.is_initialized():
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    return False
+
+
+def precision_support(device: str | None = None) -> dict[str, bool]:
+    """Which of fp16 / bf16 mixed precision make sense on this device."""
     from .device import detect_device
 
     device = device or detect_device()[0]
     if device == "cuda":
         # Native bf16 only (Ampere and newer): emulated bf16 on a T4 is slower than fp16.
-        return {"fp16": True, "bf16": torch.cuda.is_bf16_supported(including_emulation=False)}
+        return {"fp16": True, "bf16": cuda_native_bf16()}
     return {"fp16": False, "bf16": device == "cpu" and cpu_bf16_supported()}
 
 

@@ -83,7 +83,7 @@ def _batches():
     return [{"x": xs[i:i + 4], "labels": ys[i:i + 4]} for i in range(0, 10, 4)]  # 4, 4, 2: uneven
 
 
-def test_evaluate_loss():
+def test_evaluate_loss(capsys):
     import torch
 
     def right(model, dataloader, device):
@@ -109,17 +109,23 @@ def test_evaluate_loss():
     def unsolved(model, dataloader, device):
         raise NotImplementedError
 
+    def as_tensor(model, dataloader, device):
+        return torch.tensor(right(model, dataloader, device))
+
     assert checks.check_evaluate_loss(right, _TinyModel(), _batches(), "cpu") is True
     assert checks.check_evaluate_loss(mean_of_batch_means, _TinyModel(), _batches(), "cpu") is False
     assert checks.check_evaluate_loss(with_gradients, _TinyModel(), _batches(), "cpu") is False
     assert checks.check_evaluate_loss(unsolved, _TinyModel(), _batches(), "cpu") is False
+    assert checks.check_evaluate_loss(as_tensor, _TinyModel(), _batches(), "cpu") is False  # the lesson asks for a float
+    assert "tensor" in capsys.readouterr().out
 
 
-def test_launch_prediction():
+def test_launch_prediction(capsys):
     batches = math.ceil(3668 / 8)
     per_process = math.ceil(batches / 3)
     assert checks.check_launch_prediction((per_process, per_process * 3 * 8 - 3668), n_train=3668) is True
     assert checks.check_launch_prediction((per_process, 0), n_train=3668) is False
+    assert "only a short last batch" in capsys.readouterr().out
     assert checks.check_launch_prediction(None, n_train=3668) is False
     assert checks.check_launch_prediction("abc", n_train=3668) is False
     # two processes: the lesson's own numbers (230 batches each, 12 examples seen twice)
