@@ -68,3 +68,20 @@ def _slowness_rank(item) -> int:
 
 def pytest_collection_modifyitems(session, config, items):
     items.sort(key=_slowness_rank)  # stable: a file's own tests (a lesson's cells) keep their order
+
+
+# Files that must not run at the same time on two workers: lesson 5's notebook_launcher listens on
+# accelerate's fixed port 29500 in both languages (run together, the second gets DistNetworkError).
+# One xdist scope for both keeps them on one worker, one after the other.
+SAME_WORKER = {"05_training_loop.ipynb": "notebooks/*/05_training_loop.ipynb"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadFileScheduling
+
+    class OneWorkerForSharedPorts(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(scope.rsplit("/", 1)[-1], scope)
+
+    return OneWorkerForSharedPorts(config, log)

@@ -332,8 +332,10 @@ def course(tmp_path_factory):
     # The instructor's private copy, as `make instructor-init DEST=...` makes it: the whole round trip runs on it.
     root = grading_course.instructor_init(tmp_path_factory.mktemp("course"))
     saved = {name: os.environ.get(name) for name in ("COURSE_GRADING_CELL_TIMEOUT", "COURSE_GRADING_SUBMISSION_TIMEOUT")}
-    os.environ["COURSE_GRADING_CELL_TIMEOUT"] = "45"   # the infinite loop case; real cells take seconds
-    os.environ["COURSE_GRADING_SUBMISSION_TIMEOUT"] = "240"
+    # The infinite-loop case waits this long. Real cells take seconds, but under `make test`'s parallel load
+    # (xdist workers running lessons beside 2 grading jobs) the course's own set-up cell once took over 45 s.
+    os.environ["COURSE_GRADING_CELL_TIMEOUT"] = "120"
+    os.environ["COURSE_GRADING_SUBMISSION_TIMEOUT"] = "400"
     os.environ["COURSE_GRADER_CANARY"] = CANARY
     try:
         grading_course.release(root)
