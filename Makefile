@@ -66,8 +66,9 @@ lab: $(LAB_STAMP)
 # Two pytest commands: everything but the site on TEST_WORKERS xdist workers (--dist loadfile keeps each
 # file, and so each lesson's kernel, on one worker), then the site, built from the lessons just executed
 # (tools/site/nbval_capture.py leaves a ledger of them). TEST_WORKERS=0 runs the first part in one process.
-# Three workers on 2 cores: with two, the cores were busy 1.33 of 2 on average (browser, Hub and grading
-# tests wait on processes and sockets). The benchmarks' quick runs that train are in `make test-bench`.
+# Three workers on 2 cores: the browser, Hub and grading tests wait on processes and sockets, and a third
+# worker fills those waits (vmstat over a clean-clone run: 0 % idle). The benchmarks' quick runs that train
+# are in `make test-bench`.
 # One torch/OpenMP thread per process: two workers with two spinning OpenMP threads each on 2 cores made a
 # lesson-6 training run 8.7 times slower (251 s against 29 s, one run after the other at load 3.4–3.9).
 TEST_WORKERS ?= 3
