@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tools.site import build as site_build  # noqa: E402
-from tools.site import quiz_html, runinfo  # noqa: E402
+from tools.site import nbval_capture, quiz_html, runinfo  # noqa: E402
 
 from browser_helpers import CHROMIUM, launch_chromium  # noqa: E402  (tests/ is on sys.path under pytest)
 
@@ -112,8 +112,8 @@ def test_lessons_executed_in_this_session_are_the_ones_on_the_site(site):
     capture = sys.modules.get("tools.site.nbval_capture")
     if capture is not None and capture.EXECUTED:
         executed, saved, started = capture.EXECUTED, capture.SAVED, capture._started
-    elif (ROOT / "build" / "lessons" / "test-session.json").is_file():
-        ledger = json.loads((ROOT / "build" / "lessons" / "test-session.json").read_text(encoding="utf-8"))
+    elif nbval_capture.LEDGER.is_file():
+        ledger = json.loads(nbval_capture.LEDGER.read_text(encoding="utf-8"))
         executed = {Path(p) for p in ledger["executed"]}
         saved = {Path(p): status for p, status in ledger["saved"].items()}
         started = ledger["started"]

@@ -36,7 +36,7 @@ _REPORT_KEY = "course_lesson_saved"
 
 _last_cell: dict[str, object] = {}  # notebook node id -> its last collected cell item
 _failed_cell: dict[str, int] = {}  # notebook node id -> number of the first failing code cell
-SAVED: dict[Path, str] = {}  # lesson source -> "written" or "kept full" (read by tests/test_site.py)
+SAVED: dict[Path, str] = {}  # lesson source -> "written" or "kept full", from the reports (read by tests/test_site.py)
 EXECUTED: set[Path] = set()  # lesson sources whose cells ran in this session (this process or its workers)
 _started = time.time()
 
@@ -121,12 +121,10 @@ def _save(notebook_item, failed_cell: int | None) -> str | None:
         except Exception:
             kept = {}
         if kept.get("mode") == "full" and kept.get("ok") and kept.get("code_sha256") == meta["code_sha256"]:
-            SAVED[source.resolve()] = "kept full"
             return "kept full"  # the maintainer's full run of this very code stays the site's source
     nb.metadata[runinfo.KEY] = meta
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".ipynb.part")
     nbformat.write(nb, partial)
     os.replace(partial, target)
-    SAVED[source.resolve()] = "written"
     return "written"
