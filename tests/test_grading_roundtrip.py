@@ -675,3 +675,21 @@ def test_a_kernel_that_cannot_start_is_not_graded_and_stores_no_score(course, tm
     assert [(r["student"], r["status"]) for r in rows] == [("newcomer", "not graded")], rows
     assert rows[0]["reason"].startswith("the grader failed") and "Kernel died" in rows[0]["reason"], rows
     assert _scores(root) == before, "a grader failure was stored as a score"
+
+
+def test_a_submission_over_its_time_limit_is_not_graded_and_the_next_one_is(course, tmp_path):
+    """The nbgrader runner kills a command over the submission limit (with its kernel); the job's template
+    and runner carry on with the next submission."""
+    root = _copy_course(course, tmp_path)
+    loop = "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n    except KeyboardInterrupt:\n        pass"
+    submit(root, "aaa-slow", A4, answered(root, A4, ex1_answer=loop))
+    submit(root, "bbb-honest", A4, answered(root, A4))
+    before = _scores(root)
+    result, _ = _cli(root, "--student", "aaa-slow", "--student", "bbb-honest", "--timeout", "25")
+    rows = {r["student"]: r for r in csv.DictReader((root / "autograded" / grading_autograde.LOG_NAME).open())}
+    assert rows["aaa-slow"]["status"] == "not graded", rows
+    assert "took longer than 25 s" in rows["aaa-slow"]["reason"], rows
+    assert rows["bbb-honest"]["status"] == "graded" and float(rows["bbb-honest"]["score"]) == float(
+        rows["bbb-honest"]["max_score"]), rows
+    assert result.returncode == 3, result.stdout[-2000:]
+    assert ("aaa-slow", A4) not in before and ("aaa-slow", A4) not in _scores(root), "a grader failure stored a score"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import os
+import queue
 import re
 import shutil
 import tempfile
@@ -31,7 +32,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils.grading import sandbox
+from course_utils.grading import sandbox, warm
+from course_utils.grading.nbgrader_runner import NbgraderRunner
 from course_utils.grading.course import (INSTRUCTOR_ONLY, NBGRADER_FILES, add_students, assignments, db_url,
                                          ensure_released, nbgrader, submitted_students)
 
@@ -178,23 +180,65 @@ def autograde(root: Path, students: list[str] | None = None, only: list[str] | N
             if (root / "submitted" / student / assignment).exists()
             or (root / "submitted" / student / assignment).is_symlink()]
 
+    slots: queue.Queue = queue.Queue()
+    for _ in range(max(1, min(jobs, len(work)))):
+        slots.put(Slot())
+
     def grade(item: tuple[str, str]) -> Outcome:
         student, assignment = item
+        slot = slots.get()
         scratch = Path(tempfile.mkdtemp(prefix="course-grading-"))
         try:
-            outcome = grade_one(root, student, assignment, timeout, scratch)
+            outcome = slot.grade(root, student, assignment, timeout, scratch)
             if "database is locked" in outcome.reason:  # SQLite and parallel jobs: grade it once more
                 shutil.rmtree(scratch, ignore_errors=True)
-                outcome = grade_one(root, student, assignment, timeout, scratch)
+                outcome = slot.grade(root, student, assignment, timeout, scratch)
             return outcome
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            slots.put(slot)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait on nbgrader processes
-        outcomes = list(pool.map(grade, work))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait on other processes
+            outcomes = list(pool.map(grade, work))
+    finally:
+        while not slots.empty():
+            slots.get().close()
     write_log(root, outcomes)
     print_summary(outcomes)
     return outcomes
+
+
+class Slot:
+    """One grading job's machinery: a warm kernel template (unless COURSE_GRADING_WARM=0), started on first use
+    and again whenever it died, so one submission that brings it down costs no other its grade."""
+
+    def __init__(self) -> None:
+        self.warm = warm.WarmSandbox() if warm.enabled() else None
+        self.runner = NbgraderRunner() if warm.enabled() else None
+        if self.warm is not None:  # every job's template and runner import at once; the first grade waits
+            self.warm.start()
+            self.runner.start()
+
+    def grade(self, root: Path, student: str, assignment: str, timeout: float, scratch: Path) -> Outcome:
+        env = {}
+        if self.warm is not None:
+            try:
+                self.warm.ensure_running()
+            except (RuntimeError, OSError) as error:
+                return Outcome(student, assignment, NOT_GRADED, f"the grader failed: {error}", 0.0,
+                               *score(root, student, assignment))
+            env = self.warm.env()
+        try:
+            return grade_one(root, student, assignment, timeout, scratch, env, self.runner)
+        finally:
+            if self.warm is not None:
+                self.warm.clean()
+
+    def close(self) -> None:
+        if self.warm is not None:
+            self.warm.close()
+            self.runner.stop()
 
 
 def _grader_fault(code: int, tail: str, timeout: float) -> str:
@@ -209,7 +253,8 @@ def _grader_fault(code: int, tail: str, timeout: float) -> str:
     return "the grader failed: " + ((raised or logged or lines or [f"nbgrader exit code {code}"])[-1][:300])
 
 
-def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch: Path) -> Outcome:
+def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch: Path,
+              env: dict | None = None, runner: NbgraderRunner | None = None) -> Outcome:
     start = time.monotonic()
     folder = root / "submitted" / student / assignment
     notebooks = source_notebooks(root, assignment)
@@ -220,8 +265,8 @@ def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch
         before = _was_graded_before(root, student, assignment)
         code, tail = nbgrader(root, "autograde", assignment, "--student", student, "--force",
                               f"--CourseDirectory.submitted_directory={staged_root}",
-                              timeout=timeout, env={"COURSE_GRADING_SCRATCH": str(scratch)},
-                              log_path=root / "logs" / student / f"{assignment}.log")
+                              timeout=timeout, env={"COURSE_GRADING_SCRATCH": str(scratch), **(env or {})},
+                              log_path=root / "logs" / student / f"{assignment}.log", runner=runner)
         if code != 0:
             why, status = _grader_fault(code, tail, timeout), NOT_GRADED
             if not before:

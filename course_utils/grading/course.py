@@ -45,12 +45,20 @@ def submitted_students(root: Path) -> list[str]:
 
 
 def nbgrader(root: Path, *args: str, timeout: float | None = None, env: dict | None = None,
-             log_path: Path | None = None) -> tuple[int, str]:
-    """Run one nbgrader command in the course folder; (exit code, the tail of its log)."""
+             log_path: Path | None = None, runner=None) -> tuple[int, str]:
+    """Run one nbgrader command in the course folder; (exit code, the tail of its log).
+
+    ``runner``: a started ``nbgrader_runner.NbgraderRunner`` (a batch's job) forks the command from an
+    nbgrader already imported; else a new process starts."""
     command = [sys.executable, "-I", "-m", "nbgrader", *args]
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])  # nbgrader calls `alembic`
     full_env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1",
                 **(env or {})}
+    if runner is not None:
+        with tempfile.NamedTemporaryFile(prefix="nbgrader-", suffix=".log") as out:
+            code = runner.run(list(args), root, full_env, timeout, Path(out.name))
+            text = Path(out.name).read_text(encoding="utf-8", errors="replace")
+        return code, _keep_log(text, log_path)
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, cwd=root, stdout=out, stderr=subprocess.STDOUT, env=full_env,
                                    start_new_session=True)
@@ -62,10 +70,15 @@ def nbgrader(root: Path, *args: str, timeout: float | None = None, env: dict | N
             code = -9
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
+    return code, _keep_log(text, log_path)
+
+
+def _keep_log(text: str, log_path: Path | None) -> str:
+    """Write the end of a command's output to log_path (if given); return its tail for messages."""
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(text[-200_000:], encoding="utf-8")
-    return code, text[-4000:]
+    return text[-4000:]
 
 
 # ---------------------------------------------------------------- students, release

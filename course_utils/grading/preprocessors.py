@@ -51,7 +51,9 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._private_dir = tempfile.mkdtemp(prefix="course-kernel-")
+        # With a warm template (course_utils.grading.warm), the one folder it shares with this host.
+        self._private_dir = tempfile.mkdtemp(prefix="course-kernel-",
+                                             dir=os.environ.get("COURSE_GRADING_KERNEL_DIR") or None)
         os.chmod(self._private_dir, 0o700)
         self.transport = "ipc"
         self.connection_file = os.path.join(self._private_dir, "kernel.json")

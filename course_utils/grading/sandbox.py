@@ -160,7 +160,7 @@ def bwrap_command(workdir: Path, connection_dir: Path | None, files: list[tuple[
     return cmd + ["--", *argv]
 
 
-def _apply_limits() -> None:
+def apply_limits() -> None:
     for variable, (limit, default) in LIMITS.items():
         value = int(os.environ.get(variable, default))
         value = value << 20 if variable.endswith("_MB") else value
@@ -171,14 +171,28 @@ def _apply_limits() -> None:
 # without a C extension (libseccomp's bindings are not on PyPI), so the few instructions are written here.
 _SYSCALLS = {"x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435}),
              "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435})}
+# A kernel forked from the warm template (course_utils.grading.template) shares a PID and IPC namespace with
+# it: these calls could reach the template or leave something for the next kernel, so they are refused too.
+_REFUSED_IN_WARM = {"x86_64": {"ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "tkill": 200,
+                               "pidfd_open": 434, "pidfd_getfd": 438, "pidfd_send_signal": 424, "unshare": 272,
+                               "setns": 308, "shmget": 29, "semget": 64, "msgget": 68, "mq_open": 240},
+                    "aarch64": {"ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "tkill": 130,
+                                "pidfd_open": 434, "pidfd_getfd": 438, "pidfd_send_signal": 424, "unshare": 97,
+                                "setns": 268, "shmget": 194, "semget": 190, "msgget": 186, "mq_open": 180}}
+# Signals: only to itself (first argument: its own pid, or minus it for its own process group).
+_SIGNAL_CALLS = {"x86_64": {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297},
+                 "aarch64": {"kill": 129, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240}}
 _LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW, _ERRNO = 0x7FFF0000, 0x00050000
 _EPERM, _EAGAIN, _ENOSYS, _CLONE_THREAD = 1, 11, 38, 0x00010000
 
 
-def no_new_processes_filter() -> bytes | None:
+def no_new_processes_filter(own_pid: int | None = None) -> bytes | None:
     """A seccomp program: threads yes, new processes no (EAGAIN); clone3 answers ENOSYS so the C library
-    falls back to clone, whose flags the filter can read. None on an architecture not listed."""
+    falls back to clone, whose flags the filter can read. None on an architecture not listed.
+
+    With ``own_pid`` (a kernel forked from the warm template) also: no tracing or reading other processes,
+    no signals except to ``own_pid``, no new namespaces, no System V or POSIX message IPC (EPERM)."""
     if platform.machine() not in _SYSCALLS:
         return None
     audit_arch, numbers = _SYSCALLS[platform.machine()]
@@ -194,8 +208,35 @@ def no_new_processes_filter() -> bytes | None:
     program += [op(_JEQ_K, numbers["clone3"], 0, 1), op(_RET_K, _ERRNO | _ENOSYS)]
     program += [op(_JEQ_K, numbers["clone"], 0, 3), op(_LD_W_ABS, 16),  # args[0] low word: the flags
                 op(_JSET_K, _CLONE_THREAD, 1, 0), op(_RET_K, _ERRNO | _EAGAIN)]
+    if own_pid is not None:
+        program += [op(_LD_W_ABS, 0)]  # the syscall number again (the clone branch loaded an argument)
+        for number in _REFUSED_IN_WARM[platform.machine()].values():
+            program += [op(_JEQ_K, number, 0, 1), op(_RET_K, _ERRNO | _EPERM)]
+        for number in _SIGNAL_CALLS[platform.machine()].values():
+            # not this call: skip the 5 instructions that check it; else allow only its own pid or -pid
+            program += [op(_JEQ_K, number, 0, 5), op(_LD_W_ABS, 16),
+                        op(_JEQ_K, own_pid, 2, 0), op(_JEQ_K, (-own_pid) & 0xFFFFFFFF, 1, 0),
+                        op(_RET_K, _ERRNO | _EPERM), op(_RET_K, _ALLOW)]
     program += [op(_RET_K, _ALLOW)]
     return b"".join(program)
+
+
+def install_filter(program: bytes) -> None:
+    """Confine the calling thread (and every thread it starts) with a seccomp program: what bwrap --seccomp
+    does, for a process forked after the sandbox started (the warm template's kernels)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    buffer = ctypes.create_string_buffer(program, len(program))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
 
 
 def _die_with_parent() -> None:
@@ -229,23 +270,28 @@ def run_sandboxed(workdir: Path, argv: list[str], connection_dir: Path | None = 
                                 argv, seccomp_fd=handles[-1].fileno() if program is not None else None,
                                 learner=learner)
         options = dict(stdin=subprocess.DEVNULL, pass_fds=[h.fileno() for h in handles],
-                       preexec_fn=_apply_limits, env={"PATH": "/usr/bin:/bin"}, cwd=FIXED_CWD)
+                       preexec_fn=apply_limits, env={"PATH": "/usr/bin:/bin"}, cwd=FIXED_CWD)
         if capture:
             return subprocess.run(command, capture_output=True, text=True, timeout=timeout, **options)
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **options)
         for handle in handles:
             handle.close()
-        kept = 0
-        for chunk in iter(lambda: process.stderr.read1(4096), b""):
-            if kept < STDERR_KEEP_BYTES:
-                sys.stderr.buffer.write(chunk[: STDERR_KEEP_BYTES - kept])
-                sys.stderr.flush()
-                kept += len(chunk)
+        relay_head(process.stderr.fileno())
         return process.wait()
     finally:
         for handle in handles:
             if not handle.closed:
                 handle.close()
+
+
+def relay_head(fd: int) -> None:
+    """Copy the kernel's stderr from fd to ours until it closes, keeping only its head."""
+    kept = 0
+    for chunk in iter(lambda: os.read(fd, 4096), b""):
+        if kept < STDERR_KEEP_BYTES:
+            sys.stderr.buffer.write(chunk[: STDERR_KEEP_BYTES - kept])
+            sys.stderr.flush()
+            kept += len(chunk)
 
 
 def preflight(timeout: float = 30) -> str | None:
@@ -284,10 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     json.loads(connection_file.read_text())  # fail early on a broken connection file
     os.chmod(connection_file.parent, 0o777)  # the kernel runs as nobody
     os.chmod(connection_file, 0o644)
-    kernel = [str(Path(sys.prefix) / "bin" / "python"), "-I", "-m", KERNEL_MODULE, "-f", str(connection_file)]
     # jupyter_client starts the kernel in autograded/<student>/<assignment>/: the student's id is the parent's name.
-    return run_sandboxed(workdir, kernel, connection_dir=connection_file.parent, files=sandbox_files(workdir),
-                         learner=workdir.parent.name)
+    learner, files = workdir.parent.name, sandbox_files(workdir)
+    warm_socket = os.environ.get("COURSE_GRADING_WARM_SOCKET")
+    if warm_socket:  # a kernel forked from the batch's warm template (course_utils.grading.warm)
+        from course_utils.grading.warm import request_kernel
+
+        return request_kernel(warm_socket, connection_file, learner,
+                              [(path, str(path.relative_to(workdir))) for path in files])
+    kernel = [str(Path(sys.prefix) / "bin" / "python"), "-I", "-m", KERNEL_MODULE, "-f", str(connection_file)]
+    return run_sandboxed(workdir, kernel, connection_dir=connection_file.parent, files=files, learner=learner)
 
 
 if __name__ == "__main__":
