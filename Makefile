@@ -74,7 +74,7 @@ lab: $(LAB_STAMP)
 TEST_WORKERS ?= 3
 test: system-check $(TEST_STAMP)
 	$(TEST_ENV) OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -p tools.site.nbval_capture tests notebooks \
-		--ignore=tests/test_site.py -m "not bench_quick" --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --junitxml=build/test-results.xml
+		--ignore=tests/test_site.py -m "not bench_quick" --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --durations=15 --junitxml=build/test-results.xml
 	$(TEST_ENV) $(PY) -m pytest -p tools.site.nbval_capture tests/test_site.py --junitxml=build/test-results-site.xml
 
 # Each benchmark's quick run that trains (format and sanity, no timings): CI runs it as its own job.

@@ -216,6 +216,7 @@ def main() -> int:
             "status_counts": dict(sorted(Counter(row.get("status", "?") for row in rows).items())),
             "logged": len(rows), "mean_seconds_by_kind": {k: round(sum(v) / len(v), 1) for k, v in sorted(by_kind.items())},
             "honest_full_marks": f"{honest_full}/{honest}", "cell_timeout": env.get("COURSE_GRADING_CELL_TIMEOUT", "default"),
+            "warm": env.get("COURSE_GRADING_WARM", "default"),
             "exit_code": code,
         }
         if args.keep:

@@ -631,11 +631,11 @@ def _scores(root: Path) -> dict:
         return {(s.student.id, s.assignment.name): s.score for a in gb.assignments for s in a.submissions}
 
 
-def _cli(root: Path, *args, path: str | None = None, timeout: float = 600):
+def _cli(root: Path, *args, path: str | None = None, timeout: float = 600, env: dict | None = None):
     import subprocess
     import time
 
-    env = {**os.environ, "COURSE_GRADING_CELL_TIMEOUT": "30"}
+    env = {**os.environ, "COURSE_GRADING_CELL_TIMEOUT": "30", **(env or {})}
     if path is not None:
         env["PATH"] = path
     start = time.monotonic()
@@ -693,3 +693,20 @@ def test_a_submission_over_its_time_limit_is_not_graded_and_the_next_one_is(cour
         rows["bbb-honest"]["max_score"]), rows
     assert result.returncode == 3, result.stdout[-2000:]
     assert ("aaa-slow", A4) not in before and ("aaa-slow", A4) not in _scores(root), "a grader failure stored a score"
+
+
+def test_the_cold_sandbox_holds_the_same_limits(course, tmp_path):
+    """COURSE_GRADING_WARM=0: a new nbgrader process and a cold sandbox per submission (the path a machine
+    without the warm template takes); the overflower's disk filler and ctypes fork stop there too."""
+    root = _copy_course(course, tmp_path)
+    nb = answered(root, A4)
+    nb.cells.insert(cell_index(nb, "ex2_answer") + 1, nbformat.v4.new_code_cell(FILLER + "\nprint('cwd:', os.getcwd())"))
+    submit(root, "coldstart", A4, nb)
+    result, _ = _cli(root, "--student", "coldstart", env={"COURSE_GRADING_WARM": "0"})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    graded = nbformat.read(root / "autograded" / "coldstart" / A4 / f"{A4}.ipynb", as_version=4)
+    printed = "".join(str(o.get("text", "")) for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    assert "big.bin stopped at" in printed and "/tmp/big.bin stopped at" in printed, printed[-2000:]
+    assert "ctypes fork: -1" in printed, printed[-2000:]
+    assert f"cwd: {root / 'autograded' / 'coldstart' / A4}" in printed, "not a cold sandbox (a warm kernel works in /grading/work)"
+    assert _scores(root)[("coldstart", A4)] == 5.0

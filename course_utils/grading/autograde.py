@@ -226,8 +226,10 @@ class Slot:
             try:
                 self.warm.ensure_running()
             except (RuntimeError, OSError) as error:
-                return Outcome(student, assignment, NOT_GRADED, f"the grader failed: {error}", 0.0,
-                               *score(root, student, assignment))
+                outcome = Outcome(student, assignment, NOT_GRADED, f"the grader failed: {error}", 0.0,
+                                  *score(root, student, assignment))
+                print(f"{student}/{assignment}: {NOT_GRADED} ({outcome.reason})", flush=True)
+                return outcome
             env = self.warm.env()
         try:
             return grade_one(root, student, assignment, timeout, scratch, env, self.runner)
