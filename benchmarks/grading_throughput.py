@@ -61,7 +61,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 students (also COURSE_SMOKE=1)")
     parser.add_argument("--students", type=int, default=None, help="students in the class (default 40; quick: 4)")
-    parser.add_argument("--jobs", type=int, default=None, help="autograde --jobs (default: half the cores, at least 1)")
+    parser.add_argument("--jobs", type=int, default=None, help="autograde --jobs (default: twice the cores, at most 16, as make autograde)")
     parser.add_argument("--course", default=None,
                         help="course folder to copy (default: COURSE_GRADING_DIR, else grading/ of this repository)")
     parser.add_argument("--cell-timeout", type=int, default=None,
@@ -70,7 +70,7 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     args.quick = args.quick or os.environ.get("COURSE_SMOKE", "").lower() in {"1", "true", "yes"}
     args.students = args.students or (4 if args.quick else 40)
-    args.jobs = args.jobs or max(1, cpu_cores() // 2)
+    args.jobs = args.jobs or min(16, 2 * cpu_cores())  # as `make autograde` (mk/grading.mk)
     return args
 
 

@@ -3,7 +3,7 @@
 #                                       mode, grading_throughput 40 students: an hour or more on 2 free cores)
 #   make bench BENCH_ARGS=--quick       a fast sanity run of each
 #   make bench MRPC_DIR=/path/to/mrpc   GLUE MRPC folder (train.tsv, dev.tsv, test.tsv)
-#   make bench-grading                  only the grader's throughput (GRADING_BENCH_ARGS="--students 40 --jobs 2")
+#   make bench-grading                  only the grader's throughput (GRADING_BENCH_ARGS="--students 40")
 # Each benchmark's stdout goes to build/bench/NAME.log; benchmarks/report.py turns them into the report.
 
 MRPC_DIR ?= ../shared/data/mrpc

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="seconds per submission (COURSE_GRADING_SUBMISSION_TIMEOUT)")
     parser.add_argument("--roster", help="grades: a CSV mapping nbgrader ids to LMS ids (grades-canvas.csv)")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("COURSE_GRADING_JOBS", "1")),
-                        help="submissions graded at a time (default 1; about half the CPU cores)")
+                        help="submissions graded at a time (default 1; make autograde uses twice the CPU cores, at most 16)")
     args = parser.parse_args(argv)
     if args.step == "init":
         if not args.dest:
