@@ -340,7 +340,7 @@ def course(tmp_path_factory):
     try:
         grading_course.release(root)
         submissions = build_submissions(root)
-        outcomes = grading_autograde.autograde(root, jobs=2)
+        outcomes = grading_autograde.autograde(root, jobs=4)  # as make autograde on 2 cores: the looper waits
         problems = grading_feedback.feedback(root)
         grading_report.grades(root)
         grading_report.report(root)
