@@ -51,6 +51,8 @@ for folder in ("/tmp", ".", "/dev/shm"):
     with open(os.path.join(folder, "left-by-alice"), "w") as handle:
         handle.write("for the next kernel")
 os.makedirs("locked/inner", exist_ok=True)
+open("locked/inner/file", "w").close()
+os.chmod("locked/inner", 0)
 os.chmod("locked", 0)
 print(json.dumps(found))
 """

@@ -90,10 +90,10 @@ def empty(folder: Path) -> None:
             continue
         try:
             if path.is_dir() and not path.is_symlink():
-                for inner, dirs, _ in os.walk(path):  # a kernel may have made folders unreadable
+                os.chmod(path, 0o700)  # a kernel may have made folders unreadable, at any depth
+                for inner, dirs, _ in os.walk(path):
                     for name in dirs:
                         os.chmod(os.path.join(inner, name), 0o700)
-                os.chmod(path, 0o700)
                 shutil.rmtree(path)
             else:
                 path.unlink()
@@ -175,9 +175,8 @@ def _run_kernel(request: dict, stderr_fd: int) -> None:
 
 def _serve_one(connection: socket.socket) -> None:
     request, stderr_fd = _receive(connection)
+    _empty_or_exit()
     try:
-        for folder in SCRATCH_DIRS:
-            empty(folder)
         _write_files(request.get("files", []))
     except Exception:
         os.close(stderr_fd)
@@ -198,8 +197,18 @@ def _serve_one(connection: socket.socket) -> None:
         connection.sendall(json.dumps({"exit": status}).encode() + b"\n")
     except OSError:
         pass
-    for folder in SCRATCH_DIRS:
-        empty(folder)
+    _empty_or_exit()
+
+
+def _empty_or_exit() -> None:
+    """Empty the scratch folders; if that fails, end the template: the host starts a fresh one (new tmpfs)
+    before the next submission, so what a kernel left can never reach the next kernel."""
+    try:
+        for folder in SCRATCH_DIRS:
+            empty(folder)
+    except OSError as error:
+        print(f"template: could not empty the scratch folders ({error}); stopping", file=sys.stderr, flush=True)
+        os._exit(3)
 
 
 def serve(listener: socket.socket) -> None:
