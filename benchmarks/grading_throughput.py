@@ -70,7 +70,10 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     args.quick = args.quick or os.environ.get("COURSE_SMOKE", "").lower() in {"1", "true", "yes"}
     args.students = args.students or (4 if args.quick else 40)
-    args.jobs = args.jobs or min(16, 2 * cpu_cores())  # as `make autograde` (mk/grading.mk)
+    if not args.jobs:  # the grader's own default (what `make autograde` uses)
+        from course_utils.grading.autograde import default_jobs
+
+        args.jobs = default_jobs()
     return args
 
 

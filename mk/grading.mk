@@ -4,11 +4,9 @@
 # the example course in grading/.
 COURSE_GRADING_DIR ?= grading
 GRADING := $(PY) -m course_utils.grading --course $(COURSE_GRADING_DIR)
-# Submissions graded at a time by `make autograde`: twice the cores, at most 16. A warm job needs 2-4 s of CPU
-# per submission and waits whole cell timeouts on a looping one, so more jobs than cores keep the cores busy
-# (benchmarks/README.md: 240 submissions in 8.8 min with 4 jobs on 2 cores). Each job holds a kernel
-# template of ~210 MB.
-JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n * 2 > 16 ? 16 : n * 2 )))
+# Submissions graded at a time by `make autograde` (JOBS=N); unset: the grader's default, twice the cores, at
+# most 16 (course_utils.grading.autograde.default_jobs says why).
+JOBS ?=
 
 .PHONY: release autograde feedback grades report instructor-init
 
@@ -20,7 +18,7 @@ release: $(GRADING_STAMP)
 	$(GRADING) release
 
 autograde: $(GRADING_STAMP)
-	$(GRADING) autograde --jobs $(JOBS)
+	$(GRADING) autograde $(if $(JOBS),--jobs $(JOBS))
 
 feedback: $(GRADING_STAMP)
 	$(GRADING) feedback

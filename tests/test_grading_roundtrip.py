@@ -677,22 +677,62 @@ def test_a_kernel_that_cannot_start_is_not_graded_and_stores_no_score(course, tm
     assert _scores(root) == before, "a grader failure was stored as a score"
 
 
-def test_a_submission_over_its_time_limit_is_not_graded_and_the_next_one_is(course, tmp_path):
-    """The nbgrader runner kills a command over the submission limit (with its kernel); the job's template
-    and runner carry on with the next submission."""
+# A kernel of the warm template that leaves files everywhere it can write (a folder locked inside a locked
+# folder too) and tries to kill the template that forked it.
+LITTER = r"""
+import os
+for folder in ("/tmp", ".", "/dev/shm"):
+    for i in range(2000):
+        open(os.path.join(folder, f"litter-{i}"), "w").close()
+os.makedirs("locked/inner")
+open("locked/inner/file", "w").close()
+os.chmod("locked/inner", 0)
+os.chmod("locked", 0)
+try:
+    os.kill(os.getppid(), 9)
+    print("template killed")
+except OSError as error:
+    print("kill refused:", error.errno)
+"""
+LOOK_AROUND = r"""
+import os
+print("cwd:", os.getcwd())
+print("seen:", sorted(n for d in ("/tmp", ".", "/dev/shm") for n in os.listdir(d) if n.startswith(("litter", "locked"))))
+"""
+
+
+def test_one_job_grades_on_after_a_timeout_and_a_litterer(course, tmp_path):
+    """One job, three submissions in a row: the nbgrader runner kills a command over the submission limit (with
+    its kernel): not graded; a kernel that litters every folder and tries to kill the template: graded, the
+    kill refused; the next student's kernel, from the same template, sees nothing of it and gets full marks."""
     root = _copy_course(course, tmp_path)
     loop = "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n    except KeyboardInterrupt:\n        pass"
     submit(root, "aaa-slow", A4, answered(root, A4, ex1_answer=loop))
-    submit(root, "bbb-honest", A4, answered(root, A4))
+    littered = answered(root, A4)
+    littered.cells.insert(cell_index(littered, "ex1_answer") + 1, nbformat.v4.new_code_cell(LITTER))
+    submit(root, "abb-litter", A4, littered)
+    honest = answered(root, A4)
+    honest.cells.insert(cell_index(honest, "ex1_answer") + 1, nbformat.v4.new_code_cell(LOOK_AROUND))
+    submit(root, "bbb-honest", A4, honest)
     before = _scores(root)
-    result, _ = _cli(root, "--student", "aaa-slow", "--student", "bbb-honest", "--timeout", "25")
+    result, _ = _cli(root, "--student", "aaa-slow", "--student", "abb-litter", "--student", "bbb-honest",
+                     "--timeout", "25", "--jobs", "1")
     rows = {r["student"]: r for r in csv.DictReader((root / "autograded" / grading_autograde.LOG_NAME).open())}
     assert rows["aaa-slow"]["status"] == "not graded", rows
     assert "took longer than 25 s" in rows["aaa-slow"]["reason"], rows
-    assert rows["bbb-honest"]["status"] == "graded" and float(rows["bbb-honest"]["score"]) == float(
-        rows["bbb-honest"]["max_score"]), rows
     assert result.returncode == 3, result.stdout[-2000:]
     assert ("aaa-slow", A4) not in before and ("aaa-slow", A4) not in _scores(root), "a grader failure stored a score"
+
+    def printed(student):
+        graded = nbformat.read(root / "autograded" / student / A4 / f"{A4}.ipynb", as_version=4)
+        return "".join(str(o.get("text", "")) for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+
+    for student in ("abb-litter", "bbb-honest"):
+        assert rows[student]["status"] == "graded" and float(rows[student]["score"]) == 5.0, rows
+    assert "kill refused: 1" in printed("abb-litter"), printed("abb-litter")[-2000:]
+    honest_saw = printed("bbb-honest")
+    assert "cwd: /grading/work" in honest_saw, "not graded by a warm kernel: " + honest_saw[-2000:]
+    assert "seen: []" in honest_saw, honest_saw[-2000:]
 
 
 def test_the_cold_sandbox_holds_the_same_limits(course, tmp_path):
@@ -710,3 +750,61 @@ def test_the_cold_sandbox_holds_the_same_limits(course, tmp_path):
     assert "ctypes fork: -1" in printed, printed[-2000:]
     assert f"cwd: {root / 'autograded' / 'coldstart' / A4}" in printed, "not a cold sandbox (a warm kernel works in /grading/work)"
     assert _scores(root)[("coldstart", A4)] == 5.0
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _template_with_a_kernel(ancestor: int) -> int | None:
+    """The host pid of a warm template (the Python process, not bwrap) started under ``ancestor`` that has forked
+    a kernel (the kernel keeps the template's command line); None if there is none yet."""
+    templates = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+            # bwrap's own processes carry the template's command line too: only the Python ones count
+            if b"course_utils.grading.template" in argv and b"bwrap" not in Path(argv[0].decode()).name.encode():
+                templates.add(int(entry.name))
+        except OSError:
+            continue
+    for pid in templates:
+        parent = _parent(pid)
+        if parent in templates:
+            chain = parent
+            while chain > 1 and chain != ancestor:
+                chain = _parent(chain)
+            if chain == ancestor:
+                return parent
+    return None
+
+
+def test_a_template_that_dies_under_a_kernel_is_the_graders_failure_not_a_grade(course, tmp_path):
+    """The warm template killed (here by the test, as the host's OOM killer or a bug would) while a kernel runs:
+    the kernel dies with it, and its cells must not be graded as the student's crash."""
+    import signal
+    import subprocess
+    import time
+
+    root = _copy_course(course, tmp_path)
+    submit(root, "sleeper", A4, answered(root, A4, ex1_answer="import time\ntime.sleep(60)\n" +
+                                         answered_source(root, A4, "ex1_answer")))
+    env = {**os.environ, "COURSE_GRADING_CELL_TIMEOUT": "120"}
+    command = [sys.executable, "-m", "course_utils.grading", "autograde", "--course", str(root), "--jobs", "1",
+               "--student", "sleeper"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline, template = time.monotonic() + 240, None
+    while template is None and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(1)
+        template = _template_with_a_kernel(process.pid)
+    assert template is not None, "no warm kernel started"
+    time.sleep(5)  # into the sleeping cell
+    os.kill(template, signal.SIGKILL)
+    output = process.communicate(timeout=300)[0]
+    rows = list(csv.DictReader((root / "autograded" / grading_autograde.LOG_NAME).open()))
+    assert [(r["student"], r["status"]) for r in rows] == [("sleeper", "not graded")], output[-3000:]
+    assert "warm grading sandbox stopped" in rows[0]["reason"], rows
+    assert process.returncode == 3 and ("sleeper", A4) not in _scores(root), "a grader failure was stored as a score"

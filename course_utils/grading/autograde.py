@@ -161,6 +161,17 @@ def _was_graded_before(root: Path, student: str, assignment: str) -> bool:
     return score(root, student, assignment)[0] is not None
 
 
+def default_jobs() -> int:
+    """Submissions graded at a time unless told: twice the cores, at most 16. A warm job needs 2-4 s of CPU per
+    submission and waits whole cell timeouts on a looping one, so more jobs than cores keep the cores busy
+    (benchmarks/README.md: 240 submissions in 8.8 min with 4 jobs on 2 cores); each holds a ~210 MB template."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return min(16, 2 * cores)
+
+
 def autograde(root: Path, students: list[str] | None = None, only: list[str] | None = None,
               timeout: float | None = None, jobs: int = 1) -> list[Outcome]:
     """Grade every submitted/<student>/<assignment>/; never stops on one submission.
@@ -214,9 +225,10 @@ class Slot:
     and again whenever it died, so one submission that brings it down costs no other its grade."""
 
     def __init__(self) -> None:
-        self.warm = warm.WarmSandbox() if warm.enabled() else None
-        self.runner = NbgraderRunner() if warm.enabled() else None
-        if self.warm is not None:  # every job's template and runner import at once; the first grade waits
+        enabled = warm.enabled()
+        self.warm = warm.WarmSandbox() if enabled else None
+        self.runner = NbgraderRunner() if enabled else None
+        if enabled:  # every job's template and runner import at once; the first grade waits
             self.warm.start()
             self.runner.start()
 
@@ -267,7 +279,7 @@ def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch
         before = _was_graded_before(root, student, assignment)
         code, tail = nbgrader(root, "autograde", assignment, "--student", student, "--force",
                               f"--CourseDirectory.submitted_directory={staged_root}",
-                              timeout=timeout, env={"COURSE_GRADING_SCRATCH": str(scratch), **(env or {})},
+                              timeout=timeout, env={sandbox.SCRATCH_VARIABLE: str(scratch), **(env or {})},
                               log_path=root / "logs" / student / f"{assignment}.log", runner=runner)
         if code != 0:
             why, status = _grader_fault(code, tail, timeout), NOT_GRADED

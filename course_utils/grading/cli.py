@@ -20,8 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     parser.add_argument("--timeout", type=float, help="seconds per submission (COURSE_GRADING_SUBMISSION_TIMEOUT)")
     parser.add_argument("--roster", help="grades: a CSV mapping nbgrader ids to LMS ids (grades-canvas.csv)")
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("COURSE_GRADING_JOBS", "1")),
-                        help="submissions graded at a time (default 1; make autograde uses twice the CPU cores, at most 16)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="submissions graded at a time (default: COURSE_GRADING_JOBS, else twice the CPU cores, "
+                             "at most 16)")
     args = parser.parse_args(argv)
     if args.step == "init":
         if not args.dest:
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "release":
         course.release(root)
     elif args.step == "autograde":
-        outcomes = autograde.autograde(root, args.student, args.assignment, args.timeout, args.jobs)
+        jobs = args.jobs or int(os.environ.get("COURSE_GRADING_JOBS") or autograde.default_jobs())
+        outcomes = autograde.autograde(root, args.student, args.assignment, args.timeout, jobs)
     elif args.step == "feedback":
         feedback.feedback(root)
     elif args.step == "grades":

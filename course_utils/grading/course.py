@@ -50,7 +50,6 @@ def nbgrader(root: Path, *args: str, timeout: float | None = None, env: dict | N
 
     ``runner``: a started ``nbgrader_runner.NbgraderRunner`` (a batch's job) forks the command from an
     nbgrader already imported; else a new process starts."""
-    command = [sys.executable, "-I", "-m", "nbgrader", *args]
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])  # nbgrader calls `alembic`
     full_env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1",
                 **(env or {})}
@@ -60,7 +59,8 @@ def nbgrader(root: Path, *args: str, timeout: float | None = None, env: dict | N
             text = Path(out.name).read_text(encoding="utf-8", errors="replace")
         return code, _keep_log(text, log_path)
     with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, cwd=root, stdout=out, stderr=subprocess.STDOUT, env=full_env,
+        process = subprocess.Popen([sys.executable, "-I", "-m", "nbgrader", *args], cwd=root, stdout=out,
+                                   stderr=subprocess.STDOUT, env=full_env,
                                    start_new_session=True)
         try:
             code = process.wait(timeout=timeout)

@@ -42,6 +42,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader import utils
 from traitlets import Integer, Unicode
 
+from course_utils.grading import sandbox
 from course_utils.grading.checks import CHECK_MARKER, HIDDEN_BEGIN, split_test, visible_part
 from course_utils.grading.export import MAX_BYTES, MIME
 
@@ -53,7 +54,7 @@ class SandboxKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         # With a warm template (course_utils.grading.warm), the one folder it shares with this host.
         self._private_dir = tempfile.mkdtemp(prefix="course-kernel-",
-                                             dir=os.environ.get("COURSE_GRADING_KERNEL_DIR") or None)
+                                             dir=os.environ.get(sandbox.KERNEL_DIR_VARIABLE) or None)
         os.chmod(self._private_dir, 0o700)
         self.transport = "ipc"
         self.connection_file = os.path.join(self._private_dir, "kernel.json")
@@ -120,6 +121,9 @@ class RobustExecute(Execute):
                 self.log.warning("Cell %d timed out and the kernel did not stop; later cells are marked failed", index)
             return cell, self.resources
         except DeadKernelError:
+            scratch = os.environ.get(sandbox.SCRATCH_VARIABLE)
+            if scratch and os.path.exists(os.path.join(scratch, sandbox.TEMPLATE_LOST)):
+                raise GraderFault("the warm grading sandbox stopped while the kernel ran") from None
             self._kernel_lost = "the kernel died in an earlier cell (os._exit, a crash or out of memory)"
             self.log.warning("Kernel died in cell %d; later cells are marked failed", index)
             cell.outputs.append(_error_output("DeadKernelError", "the kernel died while running this cell"))

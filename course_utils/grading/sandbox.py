@@ -55,6 +55,15 @@ LIMITS = {  # env var -> (resource, default); generous for a tiny forward pass, 
 WORKDIR_MB = int(os.environ.get("COURSE_GRADING_WORKDIR_MB", "512"))
 TMP_MB = int(os.environ.get("COURSE_GRADING_TMP_MB", "256"))
 STDERR_KEEP_BYTES = 16_000
+# Set by the batch runner for a job with a warm kernel template (course_utils.grading.warm): the template's
+# socket (the launcher asks it for a kernel) and the folder it shares with this host (connection files).
+WARM_SOCKET_VARIABLE = "COURSE_GRADING_WARM_SOCKET"
+KERNEL_DIR_VARIABLE = "COURSE_GRADING_KERNEL_DIR"
+# The batch runner's private folder for one submission (on this host, never in the sandbox). The launcher
+# leaves TEMPLATE_LOST there when the warm template died under a running kernel: the grader's failure, which
+# RobustExecute reports as such instead of grading the lost kernel's cells as the student's.
+SCRATCH_VARIABLE = "COURSE_GRADING_SCRATCH"
+TEMPLATE_LOST = "warm-template-lost"
 NOBODY = 65534
 FIXED_CWD = "/"
 
@@ -239,9 +248,10 @@ def install_filter(program: bytes) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
 
 
-def _die_with_parent() -> None:
-    """jupyter_client starts kernels in their own session: if nbgrader is killed (the batch runner's
-    time limit), this launcher must die too, and bwrap --die-with-parent then ends the sandbox."""
+def die_with_parent() -> None:
+    """This process dies with its parent (PR_SET_PDEATHSIG, SIGKILL). jupyter_client starts kernels in their own
+    session: if nbgrader is killed (the batch runner's time limit), the launcher must die too, and bwrap
+    --die-with-parent then ends the sandbox; a kernel forked by the warm template dies with the template."""
     try:
         import ctypes
         import signal
@@ -323,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path.cwd().resolve()  # the autograded submission's folder (jupyter_client's cwd)
     os.chdir(FIXED_CWD)
     parent = os.getppid()
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != parent:  # the parent died before prctl took effect
         return 1
     connection_file = _connection_file(argv)
@@ -332,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chmod(connection_file, 0o644)
     # jupyter_client starts the kernel in autograded/<student>/<assignment>/: the student's id is the parent's name.
     learner, files = workdir.parent.name, sandbox_files(workdir)
-    warm_socket = os.environ.get("COURSE_GRADING_WARM_SOCKET")
+    warm_socket = os.environ.get(WARM_SOCKET_VARIABLE)
     if warm_socket:  # a kernel forked from the batch's warm template (course_utils.grading.warm)
         from course_utils.grading.warm import request_kernel
 

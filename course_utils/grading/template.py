@@ -143,18 +143,15 @@ def _run_kernel(request: dict, stderr_fd: int) -> None:
         os.dup2(devnull, 1)
         os.dup2(stderr_fd, 2)
         os.closerange(3, 65536)  # the listening socket, the request's connection, the pipe's copies
-        import ctypes
+        from course_utils.grading import sandbox
 
-        libc = ctypes.CDLL(None)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: the template gone, the kernel gone
+        sandbox.die_with_parent()  # the template gone, the kernel gone
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(number, signal.SIG_DFL)
         os.chdir(WORKDIR)
         os.environ["COURSE_LEARNER"] = str(request.get("learner", ""))
         if "numpy" in sys.modules:  # a fresh process draws a new seed; a fork would share the template's
             sys.modules["numpy"].random.seed()
-        from course_utils.grading import sandbox
-
         program = sandbox.no_new_processes_filter(own_pid=os.getpid())
         if program is not None:
             sandbox.install_filter(program)
@@ -193,11 +190,11 @@ def _serve_one(connection: socket.socket) -> None:
         pid, raw = os.waitpid(child, os.WNOHANG)
         if pid == child:
             status = os.waitstatus_to_exitcode(raw)
+    _empty_or_exit()  # before the reply: the submission that left the files pays for removing them
     try:
         connection.sendall(json.dumps({"exit": status}).encode() + b"\n")
     except OSError:
         pass
-    _empty_or_exit()
 
 
 def _empty_or_exit() -> None:

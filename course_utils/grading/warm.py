@@ -25,8 +25,6 @@ from pathlib import Path
 
 from course_utils.grading import sandbox
 
-SOCKET_VARIABLE = "COURSE_GRADING_WARM_SOCKET"
-KERNEL_DIR_VARIABLE = "COURSE_GRADING_KERNEL_DIR"
 TEMPLATE_MODULE = "course_utils.grading.template"
 READY_TIMEOUT_S = 180
 
@@ -53,7 +51,7 @@ class WarmSandbox:
 
     def env(self) -> dict[str, str]:
         """What an nbgrader process needs so its kernels come from this template."""
-        return {SOCKET_VARIABLE: str(self.socket_path), KERNEL_DIR_VARIABLE: str(self.kernel_dir)}
+        return {sandbox.WARM_SOCKET_VARIABLE: str(self.socket_path), sandbox.KERNEL_DIR_VARIABLE: str(self.kernel_dir)}
 
     def start(self) -> None:
         self.ready = False
@@ -158,5 +156,8 @@ def request_kernel(socket_path: str, connection_file: Path, learner: str, files:
             os.close(write_end)
     if not reply.endswith(b"\n"):
         print("the warm grading sandbox stopped while the kernel ran", file=sys.stderr)
+        scratch = os.environ.get(sandbox.SCRATCH_VARIABLE)
+        if scratch and os.path.isdir(scratch):
+            Path(scratch, sandbox.TEMPLATE_LOST).touch()
         return 1
     return int(json.loads(reply)["exit"])
