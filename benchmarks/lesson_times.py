@@ -13,8 +13,9 @@ which trains once), a sanity run of this script, not a lesson time.
 A training cell is a code cell that calls ``.train(`` (a Trainer; not the
 ``model.train()`` mode switch alone), runs a backward pass (a hand-written
 loop) or a launcher (``notebook_launcher``, ``torchrun`` /
-``torch.distributed.run``, ``accelerate launch``); ``%%writefile`` cells and
-comments do not count.
+``torch.distributed.run``, ``accelerate launch``), or calls a function an
+earlier cell defined that does (lesson 6's ``fine_tune``); ``%%writefile``
+cells, comments and a cell that only defines such a function do not count.
 
 Output: notes (the machine: CPU, cores this process may use, torch threads,
 native bf16 via course_utils.precision, the load average), a Markdown table of
@@ -51,6 +52,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data-dir", default=None,
                         help="GLUE MRPC folder for COURSE_DATA_DIR (default: COURSE_DATA_DIR, else ../shared/data/mrpc)")
     parser.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: none; quick: 900)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write each executed lesson (outputs included) into this folder, to read what it printed")
     args = parser.parse_args()
     args.quick = args.quick or os.environ.get("COURSE_SMOKE", "").lower() in {"1", "true", "yes"}
     if not args.lesson:
@@ -114,11 +117,41 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def is_training_cell(source: str) -> bool:
+def _without_comments(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+
+
+def _split_definitions(source: str) -> tuple[str, dict[str, str]]:
+    """The cell's code outside function definitions, and each top-level function's source."""
+    import ast
+
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))  # magics
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return source, {}
+    lines, functions = code.splitlines(), {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+            functions[node.name] = "\n".join(lines[first:node.end_lineno])
+            lines[first:node.end_lineno] = [""] * (node.end_lineno - first)
+    outside = "\n".join(lines) + "\n" + "\n".join(l for l in source.splitlines() if l.lstrip().startswith("!"))
+    return outside, functions
+
+
+def is_training_cell(source: str, trainers: set[str] | None = None) -> bool:
+    """A cell that trains when it runs. ``trainers``: names of functions that train (found by this function in
+    earlier cells, e.g. lesson 6's ``fine_tune``), so a cell that calls one counts and the cell that only defines
+    it does not; pass the same set for every cell of a lesson, in order."""
     if source.lstrip().startswith("%%writefile"):
         return False
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
-    return bool(TRAINING.search(code))
+    trainers = set() if trainers is None else trainers
+    outside, functions = _split_definitions(_without_comments(source))
+    for name, body in functions.items():
+        if TRAINING.search(body) or any(re.search(rf"\b{re.escape(t)}\(", body) for t in trainers):
+            trainers.add(name)
+    return bool(TRAINING.search(outside) or any(re.search(rf"\b{re.escape(t)}\(", outside) for t in trainers))
 
 
 def first_line(source: str) -> str:
@@ -126,7 +159,7 @@ def first_line(source: str) -> str:
     return (lines[0] if lines else "")[:60]
 
 
-def run_lesson(path: Path, cell_timeout: int | None) -> dict:
+def run_lesson(path: Path, cell_timeout: int | None, keep: Path | None = None) -> dict:
     """Execute one lesson in a fresh kernel in its folder; times of the lesson and of each training cell."""
     import nbformat
     from nbclient import NotebookClient
@@ -136,6 +169,7 @@ def run_lesson(path: Path, cell_timeout: int | None) -> dict:
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     result = {"lesson": path.stem, "status": "ok", "load_start": load(), "training_cells": []}
+    trainers: set[str] = set()  # functions defined by the lesson that train (is_training_cell)
     cpu_before = children_cpu_seconds()
     start = time.perf_counter()
     try:
@@ -147,7 +181,7 @@ def run_lesson(path: Path, cell_timeout: int | None) -> dict:
                 try:
                     client.execute_cell(cell, index)
                 finally:
-                    if is_training_cell(cell.source):
+                    if is_training_cell(cell.source, trainers):
                         result["training_cells"].append({"cell": index, "code": first_line(cell.source),
                                                          "seconds": round(time.perf_counter() - cell_start, 1)})
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
@@ -157,6 +191,9 @@ def run_lesson(path: Path, cell_timeout: int | None) -> dict:
     result["cpu_seconds"] = round(children_cpu_seconds() - cpu_before, 1)  # the kernel is reaped by now
     result["training_seconds"] = round(sum(c["seconds"] for c in result["training_cells"]), 1)
     result["load_end"] = load()
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, keep / path.name)
     return result
 
 
@@ -195,9 +232,11 @@ def main() -> int:
          f" data {os.environ.get('COURSE_DATA_DIR', 'the lessons default (Hub, else the built-in paraphrase set)')}")
     results = []
     for lesson in args.lesson:
-        result = run_lesson(lesson.resolve(), args.cell_timeout)
+        result = run_lesson(lesson.resolve(), args.cell_timeout, args.keep)
         results.append(result)
-        print(f"# {result['lesson']}: {result['seconds']:.0f} s, {result['status']}", file=sys.stderr, flush=True)
+        # as it goes (stderr), so a run stopped half-way still leaves its lessons' figures
+        print(f"# {result['lesson']}: {result['seconds']:.0f} s, {result['status']} {json.dumps(result)}",
+              file=sys.stderr, flush=True)
     for line in markdown_tables(results, mode):
         print(line, flush=True)
     print(json.dumps({"benchmark": "lesson_times", "mode": mode, "machine": info,

@@ -83,12 +83,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "Apple GPU(MPS): 강의는 fp32로 훈련합니다. MPS의 fp16/bf16은 최신 torch가 필요하고 CUDA GPU보다 이득이 훨씬 작습니다.",
     },
     "precision_cpu": {
-        "en": "CPU only: fp16=True speeds up only CUDA GPUs (on a CPU it silently trains in fp32), so the lessons train in fp32{bf16}.",
-        "ko": "CPU만 있음: fp16=True는 CUDA GPU에서만 빨라지므로(CPU에서는 조용히 fp32로 훈련) 강의는 fp32로 훈련합니다{bf16}.",
+        "en": "CPU only: fp16=True speeds up only CUDA GPUs (on a CPU it silently trains in fp32); {bf16}.",
+        "ko": "CPU만 있음: fp16=True는 CUDA GPU에서만 빨라집니다(CPU에서는 조용히 fp32로 훈련합니다). {bf16}.",
+    },
+    "precision_cpu_fp32": {
+        "en": "this CPU has no bf16 instructions, so the lessons train in fp32",
+        "ko": "이 CPU에는 bf16 명령어가 없어 강의는 fp32로 훈련합니다",
     },
     "precision_cpu_bf16": {
-        "en": " (this CPU has bf16 instructions: bf16=True with use_cpu=True runs, and lesson 4 measures how much faster it is)",
-        "ko": "(이 CPU에는 bf16 명령어가 있어 bf16=True와 use_cpu=True 조합이 돌아갑니다. 얼마나 빨라지는지는 4강에서 측정합니다)",
+        "en": "this CPU has bf16 instructions, so the lessons train with bf16=True, use_cpu=True (mixed precision; lesson 4 measures the gain)",
+        "ko": "이 CPU에는 bf16 명령어가 있어 강의는 bf16=True, use_cpu=True로 훈련합니다(혼합 정밀도이며, 얻는 속도는 4강에서 측정합니다)",
     },
     "doctor_title": {"en": "Course doctor: what this machine can do", "ko": "강좌 점검(doctor): 이 컴퓨터에서 할 수 있는 것"},
     "doctor_versions": {"en": "Versions", "ko": "버전"},

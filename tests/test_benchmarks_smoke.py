@@ -94,14 +94,16 @@ def test_lesson_times_on_a_tiny_lesson(tmp_path):
              nbformat.v4.new_code_cell("# trainer.train() in a comment is not training\ntrainer = Trainer()"),
              nbformat.v4.new_code_cell("trainer.train()"),
              nbformat.v4.new_code_cell("%%writefile script.py\ntrainer.train()"),
-             nbformat.v4.new_code_cell("class M:\n    def train(self): pass\nmodel = M()\nmodel.train()")]
+             nbformat.v4.new_code_cell("class M:\n    def train(self): pass\nmodel = M()\nmodel.train()"),
+             nbformat.v4.new_code_cell("def fine_tune():\n    trainer.train()\n    return trainer"),  # defines only
+             nbformat.v4.new_code_cell("run = fine_tune()")]  # calls a function that trains
     lesson = tmp_path / "tiny.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=cells), lesson)
     output = run_benchmark("lesson_times", "--quick", "--lesson", str(lesson))
     last = json.loads(output.strip().splitlines()[-1])
     assert last["mode"] == "smoke" and {"cores", "bf16_native"} <= last["machine"].keys()
     (result,) = last["lessons"]
-    assert result["status"] == "ok" and [c["cell"] for c in result["training_cells"]] == [3]
+    assert result["status"] == "ok" and [c["cell"] for c in result["training_cells"]] == [3, 7]
     assert 0.3 <= result["training_cells"][0]["seconds"] <= result["seconds"]
     assert result["cpu_seconds"] > 0  # the kernel's CPU time (it starts Python and IPython at least)
     assert "| tiny | smoke | ok |" in output and "| tiny | 3 | `trainer.train()` |" in output

@@ -80,7 +80,16 @@ def test_precision_on_this_machine_never_asks_for_fp16_without_cuda():
     assert set(support) == {"fp16", "bf16"}
     if not torch.cuda.is_available():
         assert support["fp16"] is False
-        assert cu.mixed_precision_kwargs() == {}
+        kwargs = cu.mixed_precision_kwargs()
+        from course_utils.device import detect_device
+
+        if detect_device()[0] == "cpu" and support["bf16"]:
+            assert kwargs == {"bf16": True, "use_cpu": True}
+            from transformers import TrainingArguments
+
+            assert TrainingArguments("/tmp/precision-check", report_to="none", **kwargs).bf16  # accepted on a CPU
+        else:
+            assert kwargs == {}
     else:
         assert cu.mixed_precision_kwargs() in ({"fp16": True}, {"bf16": True})
 
