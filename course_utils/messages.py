@@ -92,7 +92,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "precision_cpu_bf16": {
         "en": "this CPU has bf16 instructions, so the lessons train with bf16=True, use_cpu=True (mixed precision; lesson 4 measures the gain)",
-        "ko": "이 CPU에는 bf16 명령어가 있어 강의는 bf16=True, use_cpu=True로 훈련합니다(혼합 정밀도이며, 얻는 속도는 4강에서 측정합니다)",
+        "ko": "이 CPU에는 bf16 명령어가 있어 강의는 bf16=True, use_cpu=True로 훈련합니다(혼합 정밀도이며, 속도 이득은 4강에서 측정합니다)",
     },
     "doctor_title": {"en": "Course doctor: what this machine can do", "ko": "강좌 점검(doctor): 이 컴퓨터에서 할 수 있는 것"},
     "doctor_versions": {"en": "Versions", "ko": "버전"},
