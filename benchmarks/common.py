@@ -37,11 +37,10 @@ def parse_args(description: str, extra=None) -> argparse.Namespace:
 
 
 def cpu_cores() -> int:
-    """Cores this process may use (the affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    """Cores this process may use (course_utils.device.usable_cores)."""
+    from course_utils.device import usable_cores
+
+    return usable_cores()
 
 
 def setup():

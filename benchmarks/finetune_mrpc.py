@@ -137,6 +137,7 @@ def main():
                  else {} if choice == "fp32" else {choice: True})
     if precision and device == "cpu":
         precision["use_cpu"] = True  # TrainingArguments refuses bf16 on a CPU without it
+    precision_name = next(iter(precision), "fp32")
     # Dev metrics every epoch: to watch them while exploring, or to pick the epoch (the recipe).
     per_epoch = args.select_on_dev or (args.eval_each_epoch and args.eval_split == "dev")
     with tempfile.TemporaryDirectory() as output_dir:
@@ -169,7 +170,7 @@ def main():
                           processing_class=tokenizer, compute_metrics=compute_metrics,
                           optimizers=(optimizer, None),
                           callbacks=[EarlyStoppingCallback(early_stopping_patience=2)] if args.select_on_dev else None)
-        common.note(common.describe_machine(device) + f"; precision {next(iter(precision), 'fp32')}")
+        common.note(common.describe_machine(device) + f"; precision {precision_name}")
         common.note("recipe " + json.dumps({k: v for k, v in vars(args).items()
                                             if k not in ("quick", "data_dir", "eval_each_epoch", "threads")}))
         with common.Timer() as train_time:
@@ -198,7 +199,7 @@ def main():
         "split": args.eval_split,
         "examples": len(eval_set),
         "checkpoint": str(checkpoint),
-        "precision": next(iter(precision), "fp32"),
+        "precision": precision_name,
     }), flush=True)
 
 

@@ -68,10 +68,10 @@ def note(text: str) -> None:
 
 
 def cpu_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+    """Cores this process may use (course_utils.device.usable_cores)."""
+    from course_utils.device import usable_cores
+
+    return usable_cores()
 
 
 def load() -> float | None:

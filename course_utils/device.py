@@ -15,6 +15,14 @@ CUDA_FALLBACK_NAME = "CUDA GPU"
 
 
 @lru_cache(maxsize=1)
+def usable_cores() -> int:
+    """CPU cores this process may use (its affinity mask, not the machine's count; macOS/Windows: the count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def _nvidia_smi_query(field: str) -> tuple[str, ...]:
     """One value per GPU for an nvidia-smi --query-gpu field (empty when nvidia-smi is missing or fails)."""
     try:

@@ -5,7 +5,6 @@ The instructor's grading round trip in one command each (grading/README.md; `mak
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from course_utils.grading import autograde, canvas, course, feedback, report
@@ -35,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "release":
         course.release(root)
     elif args.step == "autograde":
-        jobs = args.jobs or int(os.environ.get("COURSE_GRADING_JOBS") or autograde.default_jobs())
-        outcomes = autograde.autograde(root, args.student, args.assignment, args.timeout, jobs)
+        outcomes = autograde.autograde(root, args.student, args.assignment, args.timeout,
+                                       args.jobs or autograde.default_jobs())
     elif args.step == "feedback":
         feedback.feedback(root)
     elif args.step == "grades":
