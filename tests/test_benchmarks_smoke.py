@@ -114,8 +114,10 @@ def test_lesson_times_on_a_tiny_lesson(tmp_path):
 def test_finetune_mrpc_quick(mrpc_dir):
     output = run_benchmark("finetune_mrpc", "--quick", "--data-dir", str(mrpc_dir))
     last = json.loads(output.strip().splitlines()[-1])
-    assert set(last) == {"accuracy", "f1", "train_seconds", "eval_seconds", "split", "examples", "checkpoint"}
+    assert set(last) == {"accuracy", "f1", "train_seconds", "eval_seconds", "split", "examples", "checkpoint",
+                         "precision"}
     assert last["split"] == "test" and 0 < last["examples"] <= 64
+    assert last["precision"] in {"fp32", "bf16", "fp16"}
     assert 0.0 <= last["accuracy"] <= 1.0 and 0.0 <= last["f1"] <= 1.0
     assert last["train_seconds"] > 0 and last["eval_seconds"] > 0
 
