@@ -3,8 +3,9 @@
     python benchmarks/finetune_mrpc.py --data-dir ../shared/data/mrpc
     python benchmarks/finetune_mrpc.py --data-dir DIR --eval-split dev --no-select-on-dev --epochs 2  # explore
 
-The defaults are the recipe the lessons teach in full mode (chosen on dev.tsv,
-see benchmarks/README.md). The last output line is one JSON object:
+The defaults are the course's CPU recipe, chosen on dev.tsv (benchmarks/README.md);
+the lessons keep the Trainer's defaults, and lesson 3 quotes what this recipe reaches.
+The last output line is one JSON object:
 {"accuracy", "f1", "train_seconds", "eval_seconds", "split", "examples", "checkpoint", "precision"}.
 """
 from __future__ import annotations
