@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.device import usable_cores
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
@@ -36,13 +38,6 @@ def parse_args(description: str, extra=None) -> argparse.Namespace:
     return args
 
 
-def cpu_cores() -> int:
-    """Cores this process may use (course_utils.device.usable_cores)."""
-    from course_utils.device import usable_cores
-
-    return usable_cores()
-
-
 def setup():
     """course_utils.setup() (Hub probe, seeds), torch threads = cores; returns (env, checkpoint, device)."""
     import torch
@@ -52,7 +47,7 @@ def setup():
     with contextlib.redirect_stdout(sys.stderr):  # keep stdout for results
         env = cu.setup(lang="en", seed=SEED)
         checkpoint = cu.pick_checkpoint(env)
-    torch.set_num_threads(cpu_cores())
+    torch.set_num_threads(usable_cores())
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return env, checkpoint, device
 

@@ -40,6 +40,8 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from course_utils.device import usable_cores
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GENERATED = {"release", "submitted", "autograded", "feedback", "gradebook.db", "grades.csv", "grades-canvas.csv",
              "report", ".ipynb_checkpoints", "__pycache__"}
@@ -75,13 +77,6 @@ def parse_args() -> argparse.Namespace:
 
         args.jobs = default_jobs()
     return args
-
-
-def cpu_cores() -> int:
-    """Cores this process may use (course_utils.device.usable_cores)."""
-    from course_utils.device import usable_cores
-
-    return usable_cores()
 
 
 def load() -> list[float] | None:
@@ -194,7 +189,7 @@ def main() -> int:
         note(f"{len(kinds)} submissions: {args.students} students x {len(kinds) // args.students} assignments; "
              + ", ".join(f"{k} {n}" for k, n in sorted(Counter(kinds.values()).items())))
         load_start = load()
-        note(f"autograde --jobs {args.jobs} on {cpu_cores()} cores, load average at start {load_start}")
+        note(f"autograde --jobs {args.jobs} on {usable_cores()} cores, load average at start {load_start}")
         code, wall = grading_cli("autograde", course, "--jobs", str(args.jobs), env=env,
                                  log=work / "autograde.log")
         load_end = load()
@@ -213,7 +208,7 @@ def main() -> int:
                 honest_full += score is not None and maximum is not None and score == maximum
         result = {
             "benchmark": "grading_throughput", "submissions": len(kinds), "students": args.students,
-            "kinds": dict(sorted(Counter(kinds.values()).items())), "jobs": args.jobs, "cores": cpu_cores(),
+            "kinds": dict(sorted(Counter(kinds.values()).items())), "jobs": args.jobs, "cores": usable_cores(),
             "wall_seconds": round(wall, 1), "seconds_per_submission": round(wall / max(1, len(kinds)), 2),
             "release_seconds": round(release_seconds, 1), "load_start": load_start, "load_end": load_end,
             "status_counts": dict(sorted(Counter(row.get("status", "?") for row in rows).items())),

@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.device import usable_cores
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MRPC_DIR = REPO_ROOT.parent / "shared" / "data" / "mrpc"
 QUICK_LESSON = REPO_ROOT / "notebooks" / "en" / "02_trainer_api.ipynb"
@@ -65,13 +67,6 @@ def parse_args() -> argparse.Namespace:
 
 def note(text: str) -> None:
     print(f"note {text}", flush=True)
-
-
-def cpu_cores() -> int:
-    """Cores this process may use (course_utils.device.usable_cores)."""
-    from course_utils.device import usable_cores
-
-    return usable_cores()
 
 
 def load() -> float | None:
@@ -107,7 +102,7 @@ def machine() -> dict:
     except (ImportError, KeyError, AttributeError):  # a course_utils without it: ask the hardware directly
         bf16 = torch.cuda.is_bf16_supported() if device == "cuda" else cpu_flag("bf16")
     return {"device": device, "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None, "cpu": cpu_name(),
-            "cores": cpu_cores(), "torch_threads": torch.get_num_threads(), "bf16_native": bf16,
+            "cores": usable_cores(), "torch_threads": torch.get_num_threads(), "bf16_native": bf16,
             "torch": torch.__version__}
 
 

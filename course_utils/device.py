@@ -14,7 +14,6 @@ from functools import lru_cache
 CUDA_FALLBACK_NAME = "CUDA GPU"
 
 
-@lru_cache(maxsize=1)
 def usable_cores() -> int:
     """CPU cores this process may use (its affinity mask, not the machine's count; macOS/Windows: the count)."""
     try:
@@ -23,6 +22,7 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+@lru_cache(maxsize=1)
 def _nvidia_smi_query(field: str) -> tuple[str, ...]:
     """One value per GPU for an nvidia-smi --query-gpu field (empty when nvidia-smi is missing or fails)."""
     try:
