@@ -31,7 +31,17 @@ def check_effective_batch(training_args, target: int = 32, devices: int = 2, fit
     effective = batch * steps * devices
     if effective != target:
         return _say(False, f"{batch} x {steps} x {devices} devices = {effective}, not {target}.",
-                    f"{batch} x {steps} x 장치 {devices}개 = {effective}이지 {target}이 아닙니다.")
+                    f"{batch} x {steps} x 장치 {devices}개 = {effective}개이지 {target}개가 아닙니다.")
+    # Any split with the right product is the same update; the fastest fills each device: the largest
+    # per-device batch that fits and divides the per-device share, so the fewest accumulation passes.
+    fullest = max(b for b in range(1, fits + 1) if (target // devices) % b == 0)
+    if batch < fullest:
+        return _say(False, f"{batch} x {steps} x {devices} = {target}, the right effective batch, but each GPU could "
+                           f"take {fullest} examples per pass: fuller micro-batches give the same update with fewer "
+                           f"accumulation passes, which is faster.",
+                    f"{batch} x {steps} x {devices} = {target}: 유효 배치 크기는 맞지만, GPU마다 한 번에 예제를 "
+                    f"{fullest}개까지 넣을 수 있습니다. 마이크로배치를 더 채우면 같은 업데이트를 더 적은 누적 횟수로 "
+                    f"계산하므로 더 빠릅니다.")
     return _say(True, f"{batch} x {steps} x {devices} = {target} examples per optimizer step.",
                 f"옵티마이저 스텝마다 예제 {batch} x {steps} x {devices} = {target}개입니다.")
 
@@ -94,8 +104,56 @@ def check_evaluate_loss(function, model, dataloader, device) -> bool:
         return _say(False, "the number differs from the mean loss over all validation examples "
                            "(weight each batch by its size: the last batch can be smaller).",
                     "검증 예제 전체의 평균 손실과 다릅니다(마지막 배치는 더 작을 수 있으니 배치마다 크기로 가중하세요).")
-    return _say(True, "the mean validation loss, in eval mode, without gradients.",
-                "평가 모드에서 그레이디언트 없이 계산한 평균 검증 손실입니다.")
+    # Every validation set of the lesson (408, 120, 32 pairs) splits into full batches of 8, where the plain mean of
+    # the batch means is right by accident. Ask again on data whose last batch is short.
+    short = _short_last_batch(dataloader)
+    if short is not None:
+        model.train()
+        result, error = _call(function, model, short, device)
+        if error:
+            return _say(False, f"`evaluate_loss` raised {error} on a dataloader whose last batch is smaller.",
+                        f"마지막 배치가 더 작은 데이터로더에서 `evaluate_loss`가 {error} 오류를 냈습니다.")
+        model.eval()
+        with torch.no_grad():
+            losses = [(model(**{name: tensor.to(device) for name, tensor in batch.items()}).loss.item(),
+                       len(batch["labels"])) for batch in short]
+        expected = sum(loss * size for loss, size in losses) / sum(size for _, size in losses)
+        try:
+            right = math.isclose(float(result), expected, rel_tol=1e-4, abs_tol=1e-6)
+        except (TypeError, ValueError):
+            right = False
+        if not right:
+            sizes = " + ".join(str(size) for _, size in losses)
+            n = sum(size for _, size in losses)
+            return _say(False, f"right on the validation set, whose batches are all full, but not on {n} examples in "
+                               f"batches of {sizes}: the mean of the batch means gives the short last batch as much "
+                               f"weight as a full one. Weight each batch's loss by its size.",
+                        f"배치가 모두 가득 찬 검증 세트에서는 맞지만, 예제 {n}개를 {sizes}개씩 나눈 배치에서는 다릅니다. "
+                        f"배치 평균들의 평균은 짧은 마지막 배치에도 가득 찬 배치와 같은 무게를 줍니다. 배치마다 손실에 "
+                        f"배치 크기를 곱해 가중하세요.")
+    return _say(True, "the mean validation loss, in eval mode, without gradients, also when the last batch is short.",
+                "평가 모드에서 그레이디언트 없이 계산한 평균 검증 손실입니다. 마지막 배치가 짧아도 맞습니다.")
+
+
+def _short_last_batch(dataloader):
+    """The same data in batches whose last one is smaller than the others: a DataLoader (same collator, batch size)
+    over the first ``batch_size + 1`` examples, or for a plain list of batches, its first batch and one example of
+    the second. None when there are not enough examples (then no short batch can be made)."""
+    dataset, batch_size = getattr(dataloader, "dataset", None), getattr(dataloader, "batch_size", None)
+    if dataset is not None and batch_size:
+        if len(dataset) <= batch_size:
+            return None
+        from torch.utils.data import DataLoader, Subset
+
+        return DataLoader(Subset(dataset, range(batch_size + 1)), batch_size=batch_size,
+                          collate_fn=dataloader.collate_fn)
+    try:
+        first, second = list(dataloader)[:2]
+    except ValueError:  # fewer than two batches
+        return None
+    if len(first["labels"]) < 2:
+        return None
+    return [first, {name: tensor[:1] for name, tensor in second.items()}]
 
 
 def check_launch_prediction(prediction, n_train: int, batch_size: int = 8, processes: int = 3) -> bool:
@@ -155,13 +213,31 @@ def check_best_epoch(function, log_history) -> bool:
                 "손실과 F1 모두, 과적합 실행의 로그에서도 가장 좋은 에폭을 찾았습니다.")
 
 
-def check_best_model_args(training_args, metric: str = "eval_loss", greater_is_better: bool = False) -> bool:
-    """TrainingArguments that evaluate and save each epoch and keep the checkpoint best on ``metric``."""
+# The folders lesson 6's own runs write: a new run that reuses one overwrites that run's checkpoints and logs.
+LESSON6_RUN_FOLDERS = ("curves_trainer", "overfit_trainer", "frozen_body_trainer", "tiny_lr_trainer",
+                       "early_stopping_trainer")
+
+
+def check_best_model_args(training_args, metric: str = "eval_loss", greater_is_better: bool = False,
+                          taken=LESSON6_RUN_FOLDERS) -> bool:
+    """TrainingArguments that evaluate and save each epoch and keep the checkpoint best on ``metric``, written to a
+    folder of their own (not one of ``taken``, the output folders of runs already made)."""
+    from pathlib import Path
+
     if training_args is None:
         return _say(False, "build the TrainingArguments first.", "먼저 TrainingArguments를 만드세요.")
     args = training_args
     if not hasattr(args, "load_best_model_at_end"):
         return _say(False, "this should be a TrainingArguments object.", "TrainingArguments 객체여야 합니다.")
+    folder = Path(str(getattr(args, "output_dir", None) or "trainer_output"))
+    if any(folder.name == Path(str(used)).name for used in taken):
+        return _say(False, f"the output folder {str(folder)!r} belongs to an earlier run of the lesson: training there "
+                           f"would overwrite or delete that run's checkpoints (`save_total_limit` counts every "
+                           f"`checkpoint-*` folder it finds). Give this run a folder of its own (the first argument "
+                           f"of TrainingArguments).",
+                    f"출력 폴더 {str(folder)!r}는 이 강의의 앞선 훈련이 쓴 폴더입니다. 여기서 훈련하면 그 훈련의 "
+                    f"체크포인트를 덮어쓰거나 지웁니다(`save_total_limit`는 폴더에 있는 `checkpoint-*` 폴더를 모두 "
+                    f"셉니다). 이 훈련에는 전용 폴더를 주세요(TrainingArguments의 첫 번째 인수).")
     if not args.load_best_model_at_end:
         return _say(False, "the best checkpoint is reloaded only with `load_best_model_at_end=True`.",
                     "가장 좋은 체크포인트는 `load_best_model_at_end=True`일 때만 다시 불러옵니다.")

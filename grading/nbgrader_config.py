@@ -12,7 +12,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 
 from course_utils.grading.course import INSTRUCTOR_ONLY
 from course_utils.grading.preprocessors import (FeedbackOnly, JudgeOutsideKernel, RebuildFromSource, RobustExecute,
-                                                SandboxKernelManager, StripChecks)
+                                                SafeForInstructor, SandboxKernelManager, StripChecks)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
@@ -56,8 +56,10 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, RebuildFromSource, Deduplicat
 # Autograde, step 2: run in the sandboxed kernel (grading/jupyter/kernels/course-sandbox), then judge every
 # test cell outside it, on the plain values it sent (course_utils.grading.judge).
 c.JudgeOutsideKernel.source_directory = os.path.join(HERE, "source")
+# SafeForInstructor: the graded copy the formgrader shows runs nothing in the instructor's browser.
 c.Autograde.autograde_preprocessors = [RobustExecute, JudgeOutsideKernel, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                       LimitOutput, SafeForInstructor, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
 os.environ["JUPYTER_PATH"] = os.pathsep.join(
     [os.path.join(HERE, "jupyter")] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
 for name in ("Execute", "RobustExecute"):
@@ -69,6 +71,10 @@ for name in ("Execute", "RobustExecute"):
 c.RobustExecute.max_output_chars = 100_000
 c.RobustExecute.max_notebook_chars = 2_000_000
 c.LimitOutput.max_lines = 200
+
+# `nbgrader export` run from here writes grades.csv as `make grades` does: student ids can never be read as
+# spreadsheet formulas (OWASP's CSV-injection advice; course_utils.grading.spreadsheet).
+c.ExportApp.plugin_class = "course_utils.grading.report.SpreadsheetSafeCsvExport"
 
 # Feedback: visible tests and verdicts only; no other output, never hidden test code.
 c.GenerateFeedback.preprocessors = [GetGrades, FeedbackOnly, CSSHTMLHeaderPreprocessor]

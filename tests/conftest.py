@@ -49,6 +49,11 @@ def _restore_language():
 # workers (build/test-results.xml); files not named keep their order, after these.
 SLOWEST_FIRST = (
     "tests/test_grading_roundtrip.py",  # 566 s: 37 submissions graded in the sandbox, 2 at a time
+    # each grades a small course of its own through the CLI (issue 21's attack classes), 70-220 s
+    "tests/test_grading_feedback_channels.py",
+    "tests/test_grading_instructor_files.py",
+    "tests/test_grading_forged_context.py",
+    "tests/test_grading_lost_metadata.py",
     "06_learning_curves.ipynb",          # ~120 s each language: four small training runs
     "05_training_loop.ipynb",            # 91-120 s
     "tests/test_hub_exchange.py",        # 104 s: JupyterHub, proxy, three accounts

@@ -37,7 +37,7 @@ def test_effective_batch(capsys):
 def test_effective_batch_with_real_training_arguments(tmp_path):
     from transformers import TrainingArguments
 
-    right = TrainingArguments(str(tmp_path), per_device_train_batch_size=4, gradient_accumulation_steps=4)
+    right = TrainingArguments(str(tmp_path), per_device_train_batch_size=8, gradient_accumulation_steps=2)
     assert checks.check_effective_batch(right, target=32, devices=2, fits=8) is True
 
 

@@ -116,3 +116,21 @@ def test_command_line_and_no_gradebook(course, tmp_path_factory):
     assert read(course / "grades-canvas.csv")[2] == ["", "", "", "blee", "", "5", ""]
     with pytest.raises(SystemExit, match="run `make autograde` first"):
         write_canvas_csv(tmp_path_factory.mktemp("empty"))
+
+
+def test_formulas_in_the_roster_and_gradebook_are_written_as_text(course):
+    # Student-controlled text (a name, a section, a student's own SIS login) that a spreadsheet would run
+    # (OWASP's CSV injection: = + - @, a tab, a carriage return): quoted, with a leading ', never bare;
+    # scores stay bare numbers
+    roster = course / "roster.csv"
+    roster.write_text('nbgrader_id,Student,ID,SIS User ID,SIS Login ID,Section\n'
+                      'alice,"=HYPERLINK(""http://x"",""y"")",1001,+S-1,@akim,-1+1\n'
+                      'bob,"Lee, Bob",1002,S-2,blee,"=A1"\n', encoding="utf-8")
+    result = write_canvas_csv(course, roster)
+    with open(result.path, newline="", encoding="utf-8") as handle:
+        text = handle.read()
+    rows = read(result.path)
+    assert not [f for row in rows for f in row if f.startswith(("=", "+", "-", "@", "\t", "\r"))], rows
+    assert rows[2] == ["'=HYPERLINK(\"http://x\",\"y\")", "1001", "'+S-1", "'@akim", "'-1+1", "4", "6"]
+    assert rows[3] == ["Lee, Bob", "1002", "S-2", "blee", "'=A1", "5", ""]
+    assert '"\'=A1",5,""\r\n' in text and text.splitlines()[1].endswith(",5,10")

@@ -21,7 +21,6 @@ in ``logs/<student>/<assignment>.log``, outside the folders feedback is made fro
 """
 from __future__ import annotations
 
-import csv
 import fnmatch
 import os
 import queue
@@ -34,6 +33,7 @@ from pathlib import Path
 
 from course_utils.grading import sandbox, warm
 from course_utils.grading.nbgrader_runner import NbgraderRunner
+from course_utils.grading.spreadsheet import SpreadsheetWriter
 from course_utils.grading.course import (INSTRUCTOR_ONLY, NBGRADER_FILES, add_students, assignments, db_url,
                                          ensure_released, nbgrader, submitted_students)
 
@@ -237,8 +237,7 @@ class Slot:
             try:
                 self.warm.ensure_running()
             except (RuntimeError, OSError) as error:
-                outcome = Outcome(student, assignment, NOT_GRADED, f"the grader failed: {error}", 0.0,
-                                  *score(root, student, assignment))
+                outcome = not_graded(root, student, assignment, f"the grader failed: {error}", 0.0)
                 print(f"{student}/{assignment}: {NOT_GRADED} ({outcome.reason})", flush=True)
                 return outcome
             env = self.warm.env()
@@ -252,6 +251,23 @@ class Slot:
         if self.warm is not None:
             self.warm.close()
             self.runner.stop()
+
+
+def run_budget(timeout: float) -> float:
+    """Seconds a submission's cells may run together: the submission limit less a reserve for the grader's own
+    work (kernel start, judging, saving; a third of the limit, at most 120 s). Cells past the budget score 0
+    with the reason (RobustExecute): the submission's doing. Only a grader that overruns the whole limit
+    makes a submission "not graded"."""
+    return max(1.0, timeout - min(120.0, timeout / 3))
+
+
+def not_graded(root: Path, student: str, assignment: str, reason: str, seconds: float, dropped: str = "") -> Outcome:
+    """The grader's failure: no score in the log (an earlier grade stays in the gradebook, and the reason says
+    so, never as this attempt's score)."""
+    earlier, maximum = score(root, student, assignment)
+    if earlier is not None:
+        reason += f"; the earlier score {earlier:g}/{maximum:g} stays in the gradebook"
+    return Outcome(student, assignment, NOT_GRADED, reason, seconds, None, maximum, dropped)
 
 
 def _grader_fault(code: int, tail: str, timeout: float) -> str:
@@ -276,8 +292,10 @@ def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch
         staged_root = scratch / "submitted"
         dropped = stage(folder, notebooks, staged_root / student / assignment)
         before = _was_graded_before(root, student, assignment)
-        code, tail = nbgrader(root, "autograde", assignment, "--student", student, "--force",
+        # --student=ID, one argument: an id that starts with "-" is never read as an option
+        code, tail = nbgrader(root, "autograde", assignment, f"--student={student}", "--force",
                               f"--CourseDirectory.submitted_directory={staged_root}",
+                              f"--RobustExecute.submission_budget={run_budget(timeout):.0f}",
                               timeout=timeout, env={sandbox.SCRATCH_VARIABLE: str(scratch), **(env or {})},
                               log_path=root / "logs" / student / f"{assignment}.log", runner=runner)
         if code != 0:
@@ -288,12 +306,17 @@ def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch
     else:
         status = ZERO
         zero(root, student, assignment)
-    points, maximum = score(root, student, assignment)
-    outcome = Outcome(student, assignment, status, why or "", round(time.monotonic() - start, 1), points, maximum,
-                      " ".join(dropped))
+    seconds = round(time.monotonic() - start, 1)
+    if status == NOT_GRADED:
+        outcome = not_graded(root, student, assignment, why, seconds, " ".join(dropped))
+    else:
+        outcome = Outcome(student, assignment, status, why or "", seconds, *score(root, student, assignment),
+                          " ".join(dropped))
+    points, maximum, why = outcome.score, outcome.max_score, outcome.reason
     note = f" ({why})" if why else ""
     note += f" [dropped, not graded: {' '.join(dropped)[:200]}]" if dropped else ""
-    print(f"{student}/{assignment}: {status} {points}/{maximum} in {outcome.seconds} s{note}", flush=True)
+    shown = f" {points}/{maximum}" if points is not None else ""
+    print(f"{student}/{assignment}: {status}{shown} in {outcome.seconds} s{note}", flush=True)
     return outcome
 
 
@@ -309,7 +332,7 @@ def write_log(root: Path, outcomes: list[Outcome]) -> None:
     path = root / "autograded" / LOG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = SpreadsheetWriter(handle)  # student ids are the students' text: no formulas
         writer.writerow(["student", "assignment", "status", "score", "max_score", "seconds", "reason", "dropped"])
         for o in outcomes:
             writer.writerow([o.student, o.assignment, o.status, o.score, o.max_score, o.seconds, o.reason, o.dropped])

@@ -16,6 +16,10 @@ student's `lms_user_id` in the gradebook (nbgrader db student import) is the Can
 the gradebook but not in the roster (or without an LMS id), or in the roster but not in the gradebook,
 is left out of the file and listed: nothing is matched by guessing.
 
+Names, ids and sections are the students' or the roster's text and the file is opened in a spreadsheet:
+every text field is quoted, one starting with = + - @, a tab or a carriage return gets a leading ' (OWASP's
+CSV-injection advice; spreadsheet.SpreadsheetWriter); scores are written as numbers.
+
 Usage: python -m course_utils.grading.canvas [--course DIR] [--roster ROSTER.csv]
 """
 from __future__ import annotations
@@ -26,6 +30,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from course_utils.grading.spreadsheet import SpreadsheetWriter
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 LMS_IDS = ["ID", "SIS User ID", "SIS Login ID"]
@@ -75,8 +81,10 @@ def read_roster(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     return roster
 
 
-def _points(value: float) -> str:
-    return f"{round(value, 2):g}"
+def _points(value: float) -> int | float:
+    """A number, so SpreadsheetWriter writes it bare (a number to Canvas and a spreadsheet): 4, 6.67."""
+    value = round(value, 2)
+    return int(value) if value.is_integer() else value
 
 
 def _gradebook_url(root: Path) -> str:
@@ -126,7 +134,7 @@ def write_canvas_csv(course_root: str | os.PathLike, roster_path: str | os.PathL
     not_in_gradebook = sorted(set(roster) - known) if roster is not None else []
     path = root / FILENAME
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = SpreadsheetWriter(handle)
         writer.writerow(CANVAS_COLUMNS + names)
         writer.writerow(points)
         writer.writerows(rows)

@@ -5,7 +5,10 @@ verdicts, no other outputs). nbgrader also copies every other file of the autogr
 folder next to the page; those are removed, except the two that ``nbgrader release_feedback``
 reads (``timestamp.txt``, ``submission_secret.txt``): students get the page alone. A page that
 contains a hidden-test line — as text, HTML-escaped, URL-encoded, reversed, ROT13,
-hex or base64 (at any alignment) — is withheld and named.
+hex or base64 (at any alignment), as a big integer (its bytes, either order), or spelled out
+in strings of one or two characters — is withheld and named. Every page gets a
+Content-Security-Policy that runs no script (``FeedbackOnly`` already cleaned the student's
+markdown; this is the second wall).
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import base64
 import codecs
 import functools
 import html
+import re
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -20,6 +25,11 @@ from course_utils.grading.checks import hidden_part
 from course_utils.grading.course import NBGRADER_FILES, nbgrader
 
 MIN_SECRET_CHARS = 16
+# No script of any kind (inline, from a URL, an event handler, a javascript: link); the page's own inline CSS and
+# images (data: URIs, https) still work. Nothing else loads: no fetch, frame, font, form or <base>.
+CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
+       "base-uri 'none'; form-action 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
 
 
 def hidden_lines(root: Path) -> set[str]:
@@ -40,7 +50,7 @@ def encodings(line: str) -> frozenset[str]:
     """How a hidden line could be smuggled into a page: the forms searched for."""
     raw = line.encode("utf-8")
     forms = {line, html.escape(line), urllib.parse.quote(line), line[::-1], codecs.encode(line, "rot13"),
-             raw.hex(), raw.hex().upper()}
+             raw.hex(), raw.hex().upper(), raw[::-1].hex(), raw[::-1].hex().upper()}  # big- and little-endian hex
     for shift in range(3):  # a line inside a longer base64 text starts at any byte offset
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
             text = encode(raw[shift:]).decode("ascii").rstrip("=")
@@ -48,15 +58,75 @@ def encodings(line: str) -> frozenset[str]:
     return frozenset(form for form in forms if len(form) >= MIN_SECRET_CHARS)
 
 
+# Decimal digits of a number as long as the smallest hidden line's bytes (16 bytes: 37 digits), maybe grouped
+# with "_" or "," (Python's format options); one of MAX_DIGITS or more is not read and withholds the page.
+_NUMBER = re.compile(r"\d(?:[_,]?\d){35,}")
+MAX_DIGITS = 100_000
+TOO_LONG = "(a number too long for the leak check to read)"
+# One- or two-character strings in quotes, as repr() writes a list of them.
+_QUOTED = r"""(?:'[^'\\]{1,2}'|"[^"\\]{1,2}")"""
+_QUOTED_RUN = re.compile(rf"{_QUOTED}(?:\s*[,;]?\s*{_QUOTED}){{3,}}")
+
+
+def _squeeze(text: str) -> str:
+    """Without whitespace, commas and semicolons: "fr, om, c" and "from c" read the same. Quotes stay: a check's
+    line that is only its message in quotes is shown as the verdict, without them."""
+    return re.sub(r"[\s,;]+", "", text)
+
+
+def _decoded_numbers(plain: str) -> tuple[list[str], list[str]]:
+    """(the text of every long number's bytes, big- and little-endian; numbers too long to read)."""
+    texts, unread = [], []
+    for match in _NUMBER.finditer(plain):
+        digits = re.sub("[_,]", "", match.group())
+        if len(digits) >= MAX_DIGITS:
+            unread.append(TOO_LONG)
+            continue
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)  # Python refuses more than 4300 digits by default
+        try:
+            number = int(digits)
+        finally:
+            sys.set_int_max_str_digits(limit)
+        size = (number.bit_length() + 7) // 8
+        texts += [number.to_bytes(size, order).decode("utf-8", "replace") for order in ("big", "little")]
+    return texts, unread
+
+
+def _spelled(plain: str) -> list[str]:
+    """Runs of quoted one- and two-character strings, joined: whole, and their first and last characters
+    (a sorted list spells a text with one character of order and one of payload)."""
+    joined = []
+    for run in _QUOTED_RUN.finditer(plain):
+        items = [item[1:-1] for item in re.findall(_QUOTED, run.group())]
+        joined += [_squeeze("".join(items)), _squeeze("".join(item[0] for item in items)),
+                   _squeeze("".join(item[-1] for item in items))]
+    return joined
+
+
 def leaks(text: str, secrets: set[str]) -> list[str]:
-    """The hidden lines a page's text contains, in any of the forms above."""
+    """The hidden lines a page's text contains, in any of the forms above; a number too long to read counts too."""
     plain = html.unescape(text)
     compact = "".join(plain.split())
-    found = []
+    squeezed = _squeeze(plain)
+    numbers, found = _decoded_numbers(plain)
+    spelled = _spelled(plain)
     for line in secrets:
-        if any(form in plain or "".join(form.split()) in compact for form in encodings(line)):
+        short = _squeeze(line)
+        if any(form in plain or "".join(form.split()) in compact for form in encodings(line)) or \
+                (len(short) >= MIN_SECRET_CHARS and short in squeezed) or \
+                any(line in decoded or line in "".join(decoded.split()) for decoded in numbers) or \
+                any(short in joined or short[::-1] in joined for joined in spelled if len(short) >= MIN_SECRET_CHARS):
             found.append(line)
     return found
+
+
+def protect(page: str) -> str | None:
+    """The page with the Content-Security-Policy as the first element of its <head>; None without a <head>."""
+    head = re.search(r"<head\b[^>]*>", page, re.IGNORECASE)
+    if head is None:
+        return None
+    return page[:head.end()] + "\n" + CSP_META + page[head.end():]
 
 
 def feedback(root: Path) -> list[tuple[str, str, str]]:
@@ -74,7 +144,7 @@ def feedback(root: Path) -> list[tuple[str, str, str]]:
     for assignment, students in graded.items():
         code, _ = nbgrader(root, "generate_feedback", assignment, "--force", timeout=600)
         for student in students if code != 0 else []:
-            code, tail = nbgrader(root, "generate_feedback", assignment, "--student", student, "--force", timeout=300)
+            code, tail = nbgrader(root, "generate_feedback", assignment, f"--student={student}", "--force", timeout=300)
             if code != 0:
                 last = tail.strip().splitlines()[-1] if tail.strip() else f"exit code {code}"
                 problems.append((student, assignment, f"generate_feedback failed: {last}"))
@@ -86,11 +156,16 @@ def feedback(root: Path) -> list[tuple[str, str, str]]:
                 elif not path.is_dir() and path.suffix != ".html" and str(path.relative_to(folder)) not in NBGRADER_FILES:
                     path.unlink()  # students get the page only (nbgrader copies the graded folder's files)
             for page in folder.glob("*.html"):
-                found = leaks(page.read_text(encoding="utf-8"), secret)
-                if found:
+                text = page.read_text(encoding="utf-8")
+                found, protected = leaks(text, secret), protect(text)
+                if found or protected is None:
                     page.unlink()
-                    problems.append((student, assignment, f"{page.name} withheld: it showed a hidden test line "
-                                                          f"({found[0][:60]}...)"))
+                    why = ("it has no <head> to hold the Content-Security-Policy" if not found else
+                           f"it showed {TOO_LONG[1:-1]}" if found[0] == TOO_LONG else
+                           f"it showed a hidden test line ({found[0][:60]}...)")
+                    problems.append((student, assignment, f"{page.name} withheld: {why}"))
+                else:
+                    page.write_text(protected, encoding="utf-8")
     for student, assignment, why in problems:
         print(f"{student}/{assignment}: {why}")
     print(f"Feedback in {root / 'feedback'} ({len(problems)} problem(s)).")

@@ -19,6 +19,7 @@ ipykernel has no such mode, so this module is written by hand.
 from __future__ import annotations
 
 import builtins
+import os
 import sys
 from types import ModuleType
 
@@ -257,5 +258,13 @@ class GradingKernel(IPythonKernel):
             self._restore()  # the kernel's own code after the cell must not run on patched builtins
 
 
-if __name__ == "__main__":
-    IPKernelApp.launch_instance(kernel_class=GradingKernel)
+def run_kernel(connection_file: str, sockets_bound) -> None:
+    """Run the grading kernel on ``connection_file``; ``sockets_bound()`` is called once its sockets exist and
+    before it reads the first message (course_utils.grading.world makes the connection folder read-only then)."""
+    app = IPKernelApp.instance(kernel_class=GradingKernel)
+    # The fixed, read-only IPython folder of the sandbox (sandbox.CONFIG_DIRS), named here so IPython does not
+    # swap it for a writable temporary one.
+    # No history database either: it would be written there.
+    app.initialize(["-f", connection_file, f"--ipython-dir={os.environ['IPYTHONDIR']}", "--HistoryManager.enabled=False"])
+    sockets_bound()
+    app.start()

@@ -34,13 +34,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader import utils
-from traitlets import Integer, Unicode
+from traitlets import Float, Integer, Unicode
 
 from course_utils.grading import sandbox
 from course_utils.grading.checks import CHECK_MARKER, HIDDEN_BEGIN, split_test, visible_part
@@ -68,6 +69,9 @@ class SandboxKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
+MAX_OUTPUT_DEPTH = 64  # nesting of one output message's content; a test's values may nest 32 deep
+
+
 def _error_output(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
@@ -84,6 +88,9 @@ class RobustExecute(Execute):
     max_output_chars = Integer(100_000, help="Characters of output kept per cell; the rest is dropped.").tag(
         config=True)
     max_notebook_chars = Integer(2_000_000, help="Characters of output kept per notebook.").tag(config=True)
+    submission_budget = Float(0.0, help="Seconds all the notebook's cells may run together (0: no budget). "
+                              "Cells not run within it score 0 with the reason; the batch runner sets it "
+                              "below its submission limit (autograde.run_budget).").tag(config=True)
     counted = ("stream", "display_data", "execute_result", "update_display_data", "error", "comm_open",
                "comm_msg")
 
@@ -93,6 +100,8 @@ class RobustExecute(Execute):
         self._notebook_chars = 0
         self._payloads: dict[int, int] = {}
         self._student_ran = False
+        self._cell_timeout = self.timeout
+        self._deadline = time.monotonic() + self.submission_budget if self.submission_budget > 0 else None
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
@@ -111,10 +120,17 @@ class RobustExecute(Execute):
         return cell, resources
 
     def _run_cell(self, cell, resources, index):
+        if self._deadline is not None and not self._kernel_lost:
+            left = self._deadline - time.monotonic()
+            if left < 1:
+                self._kernel_lost, self._lost_kind = self._over_budget(), "TimeBudgetSpent"
+            else:  # a cell may run only as long as the budget has left (it is interrupted like any other)
+                self.timeout = min(self._cell_timeout, int(left)) if self._cell_timeout else int(left)
         if self._kernel_lost:
-            cell.outputs = [_error_output("KernelLost", f"not run: {self._kernel_lost}")]
+            cell.outputs = [_error_output(getattr(self, "_lost_kind", "KernelLost"), f"not run: {self._kernel_lost}")]
             return cell, self.resources
         try:
+            self._lost_kind = "KernelLost"
             super().preprocess_cell(cell, resources, index)
             if any(out.get("ename") == "CellTimeoutError" for out in cell.outputs) and not self._kernel_answers():
                 self._kernel_lost = f"an earlier cell ran longer than {self.timeout} s and could not be interrupted"
@@ -131,7 +147,24 @@ class RobustExecute(Execute):
             self._kernel_lost = f"an earlier cell ran longer than {self.timeout} s and could not be interrupted"
             self.log.warning("Cell %d timed out and the kernel did not stop; later cells are marked failed", index)
             cell.outputs.append(_error_output("CellTimeoutError", f"no reply within {self.timeout} s"))
+        except Exception as error:  # noqa: BLE001  only what the kernel sent and the host cannot read
+            if not _unreadable_message(error):
+                raise
+            # A message the host cannot decode (a 5,000-digit integer, bytes that are not UTF-8): the
+            # submission's doing. The cell fails, and so do the ones after it (the channel is out of step).
+            self._kernel_lost, self._lost_kind = "an earlier cell sent output the grader cannot read", \
+                "UnreadableOutput"
+            self.log.warning("Cell %d sent a message the grader cannot decode (%s); later cells are marked "
+                             "failed", index, type(error).__name__)
+            cell.outputs.append(_error_output("UnreadableOutput", "this cell sent output the grader cannot read"))
+        finally:
+            self.timeout = self._cell_timeout
+        if self._deadline is not None and not self._kernel_lost and time.monotonic() >= self._deadline:
+            self._kernel_lost, self._lost_kind = self._over_budget(), "TimeBudgetSpent"
         return cell, self.resources
+
+    def _over_budget(self) -> str:
+        return f"the notebook's cells used up the submission's time budget of {self.submission_budget:.0f} s"
 
     def _kernel_answers(self) -> bool:
         """After a timeout: did the interrupt bring the kernel back (it still runs code and replies)?"""
@@ -145,6 +178,12 @@ class RobustExecute(Execute):
             self.timeout = timeout
 
     def process_message(self, msg, cell, cell_index):
+        if not _shallow(msg.get("content", {}), MAX_OUTPUT_DEPTH):
+            # nbformat turns an output into nodes recursively: a deeper one would crash the grader (a
+            # RecursionError), so it is dropped here, with a note, as the submission's own doing.
+            cell.outputs.append(NotebookNode(output_type="stream", name="stderr", text=(
+                f"\n[grader: an output nested deeper than {MAX_OUTPUT_DEPTH} levels dropped]\n")))
+            return None
         msg_type = msg.get("msg_type") or msg.get("header", {}).get("msg_type", "")
         if msg_type not in self.counted:
             return super().process_message(msg, cell, cell_index)
@@ -177,6 +216,22 @@ class RobustExecute(Execute):
                                                   "dropped]\n"))
             self._output_chars[cell_index] = self.max_output_chars + 1
         return None
+
+
+def _unreadable_message(error: BaseException) -> bool:
+    """Whether the error was raised while jupyter_client decoded a message from the kernel, or is a
+    RecursionError (only a kernel's deeply nested output makes the grader recurse that deep)."""
+    if isinstance(error, RecursionError):
+        return True
+    if not isinstance(error, (ValueError, UnicodeError, TypeError, KeyError)):
+        return False
+    trace = error.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_name in ("deserialize", "unpack", "json_unpacker") and "jupyter_client" in code.co_filename:
+            return True
+        trace = trace.tb_next
+    return False
 
 
 def _shallow(value, limit: int = 32) -> bool:
@@ -218,6 +273,14 @@ class RebuildFromSource(NbGraderPreprocessor):
     for the student runs the same way here); a source cell the student deleted comes
     back right after the source cell that precedes it.
 
+    Which cell is which (``_identify``): a cell's nbgrader id first; a cell that lost
+    its metadata (pasted into a new notebook, saved by a tool that drops it) is found
+    by its text (what the release shows of a read-only or test cell) or, for an
+    answer, by its place: the student's first unidentified cell after the source cell
+    that precedes the answer (its exercise's text). Honest work that lost its metadata
+    so runs as it did for the student; a found test or set-up cell still comes back
+    from the gradebook, so this opens no way to change what is graded.
+
     nbgrader's OverwriteCells restores the source of locked cells it finds and
     (add_missing_cells) re-adds deleted grade cells, but not deleted read-only
     cells, a cleared ``grade`` flag, or the order; this does all of it.
@@ -258,10 +321,8 @@ class RebuildFromSource(NbGraderPreprocessor):
 
         seen: dict[str, NotebookNode] = {}
         body: list[tuple[str | None, NotebookNode]] = []
-        for cell in nb.cells:
-            grade_id = self._grade_id(cell)
-            if grade_id in templates and grade_id not in seen and (
-                    grade_id not in solution_ids or cell.cell_type == templates[grade_id].cell_type):
+        for cell, grade_id in zip(nb.cells, self._identify(nb.cells, source.cells, solution_ids, released)):
+            if grade_id is not None:
                 seen[grade_id] = cell
                 if grade_id not in opening:
                     body.append((grade_id, restored(grade_id, cell)))
@@ -287,6 +348,70 @@ class RebuildFromSource(NbGraderPreprocessor):
         grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
         return grade_id if isinstance(grade_id, str) else None
 
+    @staticmethod
+    def _as_released(text) -> str:
+        """A cell's text as the release shows it (hidden tests cut out, as nbgrader's ClearHiddenTests does),
+        without trailing spaces and blank edge lines, which editors add or drop."""
+        from course_utils.grading.checks import HIDDEN_END
+
+        kept, hidden = [], False
+        for line in str(text).split("\n"):
+            if HIDDEN_BEGIN in line:
+                hidden = True
+            elif HIDDEN_END in line:
+                hidden = False
+            elif not hidden:
+                kept.append(line.rstrip())
+        return "\n".join(kept).strip("\n")
+
+    @classmethod
+    def _identify(cls, cells, source_cells, solution_ids: set, released: dict) -> list[str | None]:
+        """The source cell's grade id of each submitted cell, or None for the student's own (plain) cells.
+
+        1. By nbgrader id: the first cell with an id of the source (an answer cell only with the answer's type).
+        2. By text, for cells still unknown (their metadata lost, or renamed): a cell that reads like the release's
+           read-only or test cell is that cell (its text comes back from the gradebook anyway; the place is the
+           student's, as it is with metadata).
+        3. By place, for each answer cell not found yet, in the source's order: the student's first unidentified,
+           non-empty cell of the answer's type after the nearest earlier source cell found (the exercise's text, or
+           the answer before it), and before the next identified cell (the exercise's tests). Matching in order,
+           never by similarity to the key, keeps it predictable: the student's cells run in the student's order
+           whatever is chosen, and only where a deleted test comes back depends on it.
+        """
+        ids = [cls._grade_id(cell) for cell in source_cells]
+        templates = dict(zip(ids, source_cells))
+        found: list[str | None] = [None] * len(cells)
+        at: dict[str, int] = {}
+        for i, cell in enumerate(cells):
+            grade_id = cls._grade_id(cell)
+            if grade_id in templates and grade_id not in at and (
+                    grade_id not in solution_ids or cell.cell_type == templates[grade_id].cell_type):
+                found[i], at[grade_id] = grade_id, i
+        shown: dict[tuple[str, str], list[str]] = {}  # (cell type, released text) -> ids, in the source's order
+        for grade_id, template in zip(ids, source_cells):
+            if grade_id and grade_id not in solution_ids:
+                key = (template.cell_type, cls._as_released(released.get(grade_id, template.source)))
+                shown.setdefault(key, []).append(grade_id)
+        for i, cell in enumerate(cells):
+            if found[i] is None:
+                grade_id = next((g for g in shown.get((cell.cell_type, cls._as_released(cell.source)), [])
+                                 if g not in at), None)
+                if grade_id is not None:
+                    found[i], at[grade_id] = grade_id, i
+        for index, grade_id in enumerate(ids):
+            if grade_id not in solution_ids or grade_id in at:
+                continue
+            start = next((at[g] for g in reversed(ids[:index]) if g in at), -1)
+            for i in range(start + 1, len(cells)):
+                if found[i] is not None:
+                    break  # the next identified cell (the tests): the answer is not in this section
+                cell = cells[i]
+                if cell.cell_type == templates[grade_id].cell_type and str(cell.source).strip() and \
+                        (cell.cell_type, cls._as_released(cell.source)) not in shown:  # not a copy of a test
+                    found[i], at[grade_id] = grade_id, i
+                    break
+        return found
+
 
 class StripChecks(NbGraderPreprocessor):
     """Sanitize (last step): remove the ``### CHECK`` part of every test cell before the notebook runs."""
@@ -310,13 +435,16 @@ def kernel_problem(cell) -> str | None:
         return None
     ename = str(errors[0].get("ename", ""))
     evalue = re.sub(r"\x1b\[[0-9;]*m", "", str(errors[0].get("evalue", "")))
-    kind = ename if ename in _BUILTIN_ERRORS or ename in ("DeadKernelError", "CellTimeoutError", "KernelLost") \
-        else "an error"
+    # Fixed words per kind: the kernel can name any exception "KernelLost", never choose what is shown.
+    fixed = {"DeadKernelError": "the kernel died while this test ran",
+             "CellTimeoutError": "this test did not finish in time",
+             "KernelLost": "not run: the kernel was lost in an earlier cell",
+             "TimeBudgetSpent": "not run: the notebook's cells used up the submission's time budget",
+             "UnreadableOutput": "the notebook sent output the grader cannot read (this cell or an earlier one)"}
+    kind = ename if ename in _BUILTIN_ERRORS or ename in fixed else "an error"
     visible = visible_part(cell.source)
-    if kind in ("DeadKernelError", "CellTimeoutError", "KernelLost"):
-        return {"DeadKernelError": "the kernel died while this test ran",
-                "CellTimeoutError": "this test did not finish in time",
-                "KernelLost": "not run: the kernel was lost in an earlier cell"}[kind]
+    if kind in fixed:
+        return fixed[kind]
     if kind == "NotImplementedError":
         return "NotImplementedError: an answer cell still raises NotImplementedError (not answered yet)"
     if evalue and len(evalue) <= 500 and (f'"{evalue}"' in visible or f"'{evalue}'" in visible):
@@ -395,19 +523,91 @@ def run_judge(jobs: list[dict], student: str, source_dir: str, timeout: float) -
     return verdicts
 
 
+# Feedback pages render a student's markdown and raw cells as HTML, and a student can write <script> or
+# <img onerror=...> there: the page would run it in the browser of whoever opens it. Allowed: what markdown
+# produces (headings, lists, tables, code, images, links) and harmless formatting; everything else is shown
+# as escaped text. bleach (what nbconvert's SanitizeHTML uses) does the cleaning; links only to http(s) and
+# mailto, images also from data: URIs (the cell's attachments).
+_SAFE_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div", "dl", "dt", "em",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
+    "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
+    "tr", "u", "ul", "var"})
+
+
+def _link_attribute(tag: str, name: str, value: str) -> bool:
+    """A link's title, class, id, and its target unless that is a data: URI (a page of its own)."""
+    return name in ("class", "id", "title") or (name == "href" and not value.strip().lower().startswith("data:"))
+
+
+_SAFE_ATTRIBUTES = {"*": ["class", "id", "title"], "a": _link_attribute, "img": ["src", "alt", "title", "width",
+                    "height"], "td": ["align", "colspan", "rowspan"], "th": ["align", "colspan", "rowspan"],
+                    "ol": ["start"]}
+_SAFE_PROTOCOLS = ("http", "https", "mailto", "data")
+# grade ids are plain names (nbgrader's CheckCellMetadata); the feedback template prints them unescaped.
+_GRADE_ID = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def clean_html(text: str) -> str:
+    """``text`` with only the tags and attributes above; anything else (a <script>, an onerror) as escaped text."""
+    import bleach
+
+    return bleach.clean(text, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, protocols=_SAFE_PROTOCOLS,
+                        strip=False, strip_comments=True)
+
+
+def safe_markdown(source: str, attachments: dict | None = None) -> str:
+    """Markdown as the page would render it (nbconvert's own renderer), cleaned, on one line inside a <div>:
+    the feedback template runs markdown cells through markdown2html again, which passes a one-line HTML
+    block through unchanged (a newline inside <pre> is kept as &#10;)."""
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    rendered = MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=attachments or {})).render(source)
+    cleaned = clean_html(rendered).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "&#10;")
+    return f'<div class="course-feedback-text">{cleaned}</div>'
+
+
 class FeedbackOnly(NbGraderPreprocessor):
-    """Feedback: test cells keep their visible part and their verdict; every other cell loses its outputs."""
+    """Feedback: test cells keep their visible part and their verdict; every other cell loses its outputs.
+    Only the student's own text and the verdicts reach the page, and none of it can run there."""
 
     hidden_note = Unicode("# (hidden tests: not shown)").tag(config=True)
 
     def preprocess(self, nb, resources):
         # Widget state the kernel created (nbclient stores it in the notebook's metadata and the HTML page
-        # renders it) is output too, and may have been made after a hidden test ran.
-        nb.metadata.pop("widgets", None)
-        return super().preprocess(nb, resources)
+        # renders it) is output too, and may have been made after a hidden test ran. Of the notebook's metadata
+        # only what highlighting reads stays.
+        nb.metadata = NotebookNode({key: nb.metadata[key] for key in ("kernelspec", "language_info")
+                                    if isinstance(nb.metadata.get(key), dict)})
+        nb, resources = super().preprocess(nb, resources)
+        # The kernel reports each cell's execution count and may choose any integer (one that spells a hidden
+        # line): the page numbers the code cells itself, in order.
+        number = 0
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                number += 1
+                cell.execution_count = number
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
-        cell.metadata.pop("course_grading", None)
+        # Cell metadata the page shows: nbgrader's (grade id, points, score, the instructor's comment) and a raw
+        # cell's format; tags, ids of tools and anything the kernel or the student added go.
+        grading = cell.metadata.get("nbgrader")
+        kept = {"nbgrader": grading} if isinstance(grading, dict) else {}
+        if cell.cell_type == "raw" and isinstance(cell.metadata.get("raw_mimetype"), str):
+            kept["raw_mimetype"] = cell.metadata["raw_mimetype"]
+        cell.metadata = NotebookNode(kept)
+        if isinstance(grading, dict):
+            if "grade_id" in grading and not _GRADE_ID.fullmatch(str(grading["grade_id"])):
+                grading["grade_id"] = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(grading["grade_id"]))
+            if isinstance(grading.get("comment"), str):
+                grading["comment"] = safe_markdown(grading["comment"])
+        if cell.cell_type == "markdown":
+            cell.source = safe_markdown(cell.source, cell.pop("attachments", None))
+            return cell, resources
+        if cell.cell_type == "raw":
+            cell.source = clean_html(cell.source)
+            return cell, resources
         if cell.cell_type != "code":
             return cell, resources
         if utils.is_grade(cell) and not utils.is_solution(cell):
@@ -424,7 +624,34 @@ class FeedbackOnly(NbGraderPreprocessor):
             cell.outputs = kept
         else:
             cell.outputs = []
-            cell.execution_count = None
         return cell, resources
 
 
+class SafeForInstructor(NbGraderPreprocessor):
+    """Autograde (last, before the grades are saved): the instructor's graded copy runs nothing in a browser.
+
+    nbgrader's formgrader shows that copy with a plain HTMLExporter (no cleaning, no Content-Security-Policy),
+    in the instructor's browser on the Jupyter server's origin. So the student's markdown and raw cells are
+    cleaned as on the feedback page (``safe_markdown``, ``clean_html``), outputs lose every kind a browser
+    would run or render as a page (HTML, JavaScript, SVG, markdown, widget views), and the notebook loses the
+    widget state the kernel left. Text, images and the test's values (the report reads them) stay."""
+
+    ACTIVE = ("text/html", "application/javascript", "text/javascript", "image/svg+xml", "text/markdown",
+              "application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json")
+
+    def preprocess(self, nb, resources):
+        nb.metadata.pop("widgets", None)
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type in ("markdown", "raw") and not utils.is_locked(cell):  # the instructor's own stay
+            cell.source = safe_markdown(cell.source, cell.pop("attachments", None)) if cell.cell_type == "markdown" \
+                else clean_html(cell.source)
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data")
+            if isinstance(data, dict) and any(kind in data for kind in self.ACTIVE):
+                for kind in self.ACTIVE:
+                    data.pop(kind, None)
+                if not data:
+                    data["text/plain"] = "[grader: output a browser would run or render as a page, removed]"
+        return cell, resources

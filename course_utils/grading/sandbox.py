@@ -7,19 +7,17 @@ nothing in the submission's folder can be imported by this launcher. It
 
 * changes to a fixed working directory at once, remembering the folder
   jupyter_client started it in (the autograded submission);
-* gives the sandbox a size-limited, in-memory working directory holding only the
-  files an assignment declares (``DECLARED_FILES``, e.g. ``quiz_responses.json``),
-  copied in by bubblewrap itself (``--file``); never a notebook: during autograde the
-  folder also holds the sanitized notebook with the hidden tests;
-* starts ``bwrap`` with everything unshared (no network, own PID namespace, the
-  user ``nobody``), a seccomp filter that refuses every new process (threads
-  are allowed: fork, vfork and clone without CLONE_THREAD fail with EAGAIN, so
-  neither ``os.fork`` nor ``ctypes`` can start one), a read-only view of the Python installation, the venv and the
-  ``course_utils`` package, a fresh /tmp, a minimal environment (nothing of the
-  grader's: bwrap itself starts with an empty one, so ``/proc/1/environ`` is clean);
-* limits memory, CPU time, file size and tasks (RLIMIT_NPROC; not enforced for
-  root, which is why the seccomp filter is the wall), and keeps only
-  the head of the kernel's raw stderr.
+* picks the files the kernel gets: only those an assignment declares (``DECLARED_FILES``, e.g.
+  ``quiz_responses.json``) and the assignment's own; never a notebook (during autograde the folder also
+  holds the sanitized notebook with the hidden tests);
+* asks a kernel template for the kernel (``course_utils.grading.warm``): the batch's warm one when
+  ``COURSE_GRADING_WARM_SOCKET`` names it, else one of its own that serves this kernel only. The template
+  runs in ``bwrap`` (``bwrap_command``): everything unshared (no network, own PID namespace, the user
+  ``nobody``), a read-only root with a read-only view of the Python installation, the venv and the
+  ``course_utils`` package, an in-memory /tmp, a minimal environment (bwrap itself starts with an empty one,
+  so ``/proc/1/environ`` is clean), limits on memory, CPU time, file size and tasks. Each kernel then gets a
+  world of its own (``course_utils.grading.world``: namespaces, fresh capped folders, the seccomp filter
+  ``no_new_processes_filter``).
 
 nbgrader, jupyter_client and ipykernel have no sandbox of their own
 (nbgrader #483, #1386), so this module is written by hand. bubblewrap is the
@@ -41,7 +39,6 @@ from pathlib import Path
 import course_utils
 from course_utils.grading.course import INSTRUCTOR_ONLY, NBGRADER_FILES
 
-KERNEL_MODULE = "course_utils.grading.kernel"
 INSTALL_HINT = "install it with: make system-packages (or apt-get install bubblewrap, as root or with sudo)"
 # Files a submission may bring besides its notebook(s); everything else is dropped before grading.
 DECLARED_FILES = ("quiz_responses.json",)
@@ -54,6 +51,7 @@ LIMITS = {  # env var -> (resource, default); generous for a tiny forward pass, 
 }
 WORKDIR_MB = int(os.environ.get("COURSE_GRADING_WORKDIR_MB", "512"))
 TMP_MB = int(os.environ.get("COURSE_GRADING_TMP_MB", "256"))
+SHM_MB = 64  # /dev/shm: torch and the C library use a little of it
 STDERR_KEEP_BYTES = 16_000
 # Set by the batch runner for a job with a warm kernel template (course_utils.grading.warm): the template's
 # socket (the launcher asks it for a kernel) and the folder it shares with this host (connection files).
@@ -117,15 +115,22 @@ def bwrap_executable() -> str:
     return bwrap
 
 
-def bwrap_command(workdir: Path, connection_dir: Path | None, files: list[tuple[int, str]],
-                  argv: list[str], seccomp_fd: int | None = None, learner: str = "") -> list[str]:
-    """The bwrap argv that runs ``argv`` with only the listed paths visible.
+# IPython and Jupyter read configuration (startup files, kernel extensions) from these: fixed, empty and
+# read-only in the sandbox, so neither a kernel nor the machine's own files can change how a kernel runs.
+CONFIG_DIRS = {"IPYTHONDIR": "/etc/course-grading/ipython", "JUPYTER_CONFIG_DIR": "/etc/course-grading/jupyter",
+               "JUPYTER_DATA_DIR": "/etc/course-grading/jupyter-data"}
+IPYTHON_PROFILE_DIRS = ("startup", "security", "log", "pid")
 
-    ``files``: (open file descriptor, path relative to the working directory) pairs, copied in by bwrap.
-    """
+
+def bwrap_command(workdir: Path, connection_dir: Path | None, argv: list[str], seccomp_fd: int | None = None,
+                  learner: str = "") -> list[str]:
+    """The bwrap argv that runs ``argv`` with only the listed paths visible, everything read-only but an
+    in-memory /tmp; ``workdir`` (an empty read-only folder here) is where each kernel gets its own tmpfs
+    (course_utils.grading.world), ``connection_dir`` the host folder for connection files and ipc sockets."""
     cmd = [bwrap_executable(), "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev",
-           "--size", str(TMP_MB << 20), "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
+           "--size", str(TMP_MB << 20), "--tmpfs", "/tmp", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm",
+           "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         path = Path("/") / name
         if path.is_symlink():
@@ -139,25 +144,22 @@ def bwrap_command(workdir: Path, connection_dir: Path | None, files: list[tuple[
             cmd += ["--ro-bind", str(path), str(path)]
     for root in _readonly_roots():
         cmd += ["--ro-bind", str(root), str(root)]
+    for folder in (*(f"{CONFIG_DIRS['IPYTHONDIR']}/profile_default/{name}" for name in IPYTHON_PROFILE_DIRS),
+                   CONFIG_DIRS["JUPYTER_CONFIG_DIR"], CONFIG_DIRS["JUPYTER_DATA_DIR"]):
+        cmd += ["--perms", "0700", "--dir", folder]  # IPython wants 0700 and would try to change it
     if connection_dir is not None:  # the connection file and (ipc transport) its sockets
         cmd += ["--bind", str(connection_dir), str(connection_dir)]
-    # The working directory: in memory, size-limited, only the declared files (at the same path as the
-    # submission's folder, so relative paths behave as usual).
-    cmd += ["--size", str(WORKDIR_MB << 20), "--perms", "0777", "--tmpfs", str(workdir)]
-    made = set()
-    for fd, name in files:
-        for parent in reversed(Path(name).parents[:-1]):
-            if parent not in made:
-                made.add(parent)
-                cmd += ["--perms", "0777", "--dir", str(workdir / parent)]
-        cmd += ["--perms", "0666", "--file", str(fd), str(workdir / name)]
-    cmd += ["--chdir", str(workdir)]
+    cmd += ["--dir", str(workdir), "--chdir", str(workdir),
+            # Read-only from here on: the root (and so /etc and the folders above), /dev; writable stay the
+            # in-memory /tmp and /dev/shm, size-capped (each kernel gets fresh ones: world.enter).
+            "--remount-ro", "/dev", "--remount-ro", "/"]
     environment = {
         "HOME": "/tmp", "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl",
         "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1",
         "HF_HOME": "/tmp/hf", "TOKENIZERS_PARALLELISM": "false", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1",
-        "COURSE_SMOKE": "1", "NBGRADER_EXECUTION": "autograde",
+        "COURSE_SMOKE": "1", "NBGRADER_EXECUTION": "autograde", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
+        **CONFIG_DIRS,
         # The student's id: the quiz shows (and quiz.answer's letters mean) that student's exam variant.
         "COURSE_LEARNER": learner,
     }
@@ -182,12 +184,24 @@ _SYSCALLS = {"x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "clon
              "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435})}
 # A kernel forked from the warm template (course_utils.grading.template) shares a PID and IPC namespace with
 # it: these calls could reach the template or leave something for the next kernel, so they are refused too.
+# Kernel keyrings are not namespaced (a key's serial reaches the host user's keyrings: add_key, request_key,
+# keyctl); io_uring, perf_event_open and bpf are large kernel surfaces no lesson needs; a kernel stays in its
+# world's session and process group (setsid, setpgid), so the template can end it with the group.
 _REFUSED_IN_WARM = {"x86_64": {"ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "tkill": 200,
                                "pidfd_open": 434, "pidfd_getfd": 438, "pidfd_send_signal": 424, "unshare": 272,
-                               "setns": 308, "shmget": 29, "semget": 64, "msgget": 68, "mq_open": 240},
+                               "setns": 308, "shmget": 29, "semget": 64, "msgget": 68, "mq_open": 240,
+                               "add_key": 248, "request_key": 249, "keyctl": 250, "io_uring_setup": 425,
+                               "io_uring_enter": 426, "io_uring_register": 427, "perf_event_open": 298, "bpf": 321,
+                               "userfaultfd": 323, "setsid": 112, "setpgid": 109},
                     "aarch64": {"ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "tkill": 130,
                                 "pidfd_open": 434, "pidfd_getfd": 438, "pidfd_send_signal": 424, "unshare": 97,
-                                "setns": 268, "shmget": 194, "semget": 190, "msgget": 186, "mq_open": 180}}
+                                "setns": 268, "shmget": 194, "semget": 190, "msgget": 186, "mq_open": 180,
+                                "add_key": 217, "request_key": 218, "keyctl": 219, "io_uring_setup": 425,
+                                "io_uring_enter": 426, "io_uring_register": 427, "perf_event_open": 241, "bpf": 280,
+                                "userfaultfd": 282, "setsid": 157, "setpgid": 154}}
+# prctl(PR_SET_PDEATHSIG, ...): refused, so a kernel cannot outlive the process that made its world.
+_PRCTL = {"x86_64": 157, "aarch64": 167}
+_PR_SET_PDEATHSIG = 1
 # Signals: only to itself (first argument: its own pid, or minus it for its own process group).
 _SIGNAL_CALLS = {"x86_64": {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297},
                  "aarch64": {"kill": 129, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240}}
@@ -200,8 +214,9 @@ def no_new_processes_filter(own_pid: int | None = None) -> bytes | None:
     """A seccomp program: threads yes, new processes no (EAGAIN); clone3 answers ENOSYS so the C library
     falls back to clone, whose flags the filter can read. None on an architecture not listed.
 
-    With ``own_pid`` (a kernel forked from the warm template) also: no tracing or reading other processes,
-    no signals except to ``own_pid``, no new namespaces, no System V or POSIX message IPC (EPERM)."""
+    With ``own_pid`` (a grading kernel) also: no tracing or reading other processes, no signals except to
+    ``own_pid``, no new namespaces, no System V or POSIX message IPC, no keyrings, io_uring, perf or bpf, no
+    new session or process group, no change to the signal it gets when its parent dies (EPERM)."""
     if platform.machine() not in _SYSCALLS:
         return None
     audit_arch, numbers = _SYSCALLS[platform.machine()]
@@ -221,11 +236,13 @@ def no_new_processes_filter(own_pid: int | None = None) -> bytes | None:
         program += [op(_LD_W_ABS, 0)]  # the syscall number again (the clone branch loaded an argument)
         for number in _REFUSED_IN_WARM[platform.machine()].values():
             program += [op(_JEQ_K, number, 0, 1), op(_RET_K, _ERRNO | _EPERM)]
+        program += [op(_JEQ_K, _PRCTL[platform.machine()], 0, 4), op(_LD_W_ABS, 16),
+                    op(_JEQ_K, _PR_SET_PDEATHSIG, 0, 1), op(_RET_K, _ERRNO | _EPERM), op(_LD_W_ABS, 0)]
         for number in _SIGNAL_CALLS[platform.machine()].values():
-            # not this call: skip the 5 instructions that check it; else allow only its own pid or -pid
-            program += [op(_JEQ_K, number, 0, 5), op(_LD_W_ABS, 16),
-                        op(_JEQ_K, own_pid, 2, 0), op(_JEQ_K, (-own_pid) & 0xFFFFFFFF, 1, 0),
-                        op(_RET_K, _ERRNO | _EPERM), op(_RET_K, _ALLOW)]
+            # not this call: skip the 4 instructions that check it; else allow only its own pid (a kernel is
+            # process 1 of its PID namespace: minus its pid would be -1, every process, so never that)
+            program += [op(_JEQ_K, number, 0, 4), op(_LD_W_ABS, 16),
+                        op(_JEQ_K, own_pid, 1, 0), op(_RET_K, _ERRNO | _EPERM), op(_RET_K, _ALLOW)]
     program += [op(_RET_K, _ALLOW)]
     return b"".join(program)
 
@@ -261,37 +278,21 @@ def die_with_parent() -> None:
         pass
 
 
-def run_sandboxed(workdir: Path, argv: list[str], connection_dir: Path | None = None,
-                  files: list[Path] = (), timeout: float | None = None,
-                  capture: bool = False, learner: str = "") -> subprocess.CompletedProcess | int:
-    """Run argv in the sandbox with copies of ``files`` (under workdir); the exit code, or the
-    CompletedProcess when ``capture``."""
+def run_sandboxed(workdir: Path, argv: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run argv in the sandbox (with the no-new-process filter) and capture its output: the preflight."""
     import tempfile
 
-    declared = list(files)
-    handles = [open(path, "rb") for path in declared]
     program = no_new_processes_filter()
-    if program is not None:
-        handles.append(tempfile.TemporaryFile())
-        handles[-1].write(program)
-        handles[-1].seek(0)
-    try:
-        command = bwrap_command(workdir, connection_dir, [(h.fileno(), str(p.relative_to(workdir))) for h, p in zip(handles, declared)],
-                                argv, seccomp_fd=handles[-1].fileno() if program is not None else None,
-                                learner=learner)
-        options = dict(stdin=subprocess.DEVNULL, pass_fds=[h.fileno() for h in handles],
-                       preexec_fn=apply_limits, env={"PATH": "/usr/bin:/bin"}, cwd=FIXED_CWD)
-        if capture:
-            return subprocess.run(command, capture_output=True, text=True, timeout=timeout, **options)
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **options)
-        for handle in handles:
-            handle.close()
-        relay_head(process.stderr.fileno())
-        return process.wait()
-    finally:
-        for handle in handles:
-            if not handle.closed:
-                handle.close()
+    with tempfile.TemporaryFile() as handle:
+        pass_fds = []
+        if program is not None:
+            handle.write(program)
+            handle.seek(0)
+            pass_fds.append(handle.fileno())
+        command = bwrap_command(workdir, None, argv, seccomp_fd=handle.fileno() if program is not None else None)
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                              pass_fds=pass_fds, preexec_fn=apply_limits, env={"PATH": "/usr/bin:/bin"},
+                              cwd=FIXED_CWD)
 
 
 def relay_head(fd: int) -> None:
@@ -312,11 +313,13 @@ def preflight(timeout: float = 30) -> str | None:
         bwrap_executable()
     except SystemExit as missing:
         return str(missing)
-    probe = ("import sys, os; import course_utils.grading.kernel; "
-             "print('sandbox-ok', os.getuid(), len(os.environ))")
+    # A kernel module that imports, and a world of its own (nested namespaces: world.enter) that can be made.
+    probe = ("import os; from pathlib import Path; import course_utils.grading.kernel; "
+             "from course_utils.grading import world; os.mkdir('/tmp/connection'); "
+             "world.enter(Path('/grading/work'), 1, 1, Path('/tmp/connection')); print('sandbox-ok')")
     try:
-        result = run_sandboxed(Path("/tmp/course-preflight"), [str(Path(sys.prefix) / "bin" / "python"), "-I", "-c",
-                                                                 probe], timeout=timeout, capture=True)
+        result = run_sandboxed(Path("/grading/work"), [str(Path(sys.prefix) / "bin" / "python"), "-I", "-c", probe],
+                               timeout=timeout)
     except subprocess.TimeoutExpired:
         return f"the grading sandbox did not start within {timeout:.0f} s"
     except OSError as error:
@@ -324,7 +327,9 @@ def preflight(timeout: float = 30) -> str | None:
     if result.returncode != 0 or "sandbox-ok" not in result.stdout:
         last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1][:300]
         return (f"the grading sandbox does not start here ({last}); bubblewrap needs unprivileged user "
-                "namespaces (sysctl kernel.unprivileged_userns_clone=1) and a readable venv")
+                "namespaces, nested ones too (sysctl kernel.unprivileged_userns_clone=1 and "
+                "user.max_user_namespaces > 0; on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0)"
+                " and a readable venv")
     return None
 
 
@@ -342,14 +347,23 @@ def main(argv: list[str] | None = None) -> int:
     os.chmod(connection_file, 0o644)
     # jupyter_client starts the kernel in autograded/<student>/<assignment>/: the student's id is the parent's name.
     learner, files = workdir.parent.name, sandbox_files(workdir)
-    warm_socket = os.environ.get(WARM_SOCKET_VARIABLE)
-    if warm_socket:  # a kernel forked from the batch's warm template (course_utils.grading.warm)
-        from course_utils.grading.warm import request_kernel
+    declared = [(path, str(path.relative_to(workdir))) for path in files]
+    from course_utils.grading import warm
 
-        return request_kernel(warm_socket, connection_file, learner,
-                              [(path, str(path.relative_to(workdir))) for path in files])
-    kernel = [str(Path(sys.prefix) / "bin" / "python"), "-I", "-m", KERNEL_MODULE, "-f", str(connection_file)]
-    return run_sandboxed(workdir, kernel, connection_dir=connection_file.parent, files=files, learner=learner)
+    warm_socket = os.environ.get(WARM_SOCKET_VARIABLE)
+    if warm_socket:  # a kernel from the batch's warm template
+        return warm.request_kernel(warm_socket, connection_file, learner, declared)
+    # Cold: a template of its own that imports nothing ahead and serves this one kernel, so both paths give
+    # the kernel the same world (course_utils.grading.world).
+    template = warm.WarmSandbox(preload=False, kernel_dir=connection_file.parent)
+    try:
+        template.ensure_running()
+        return warm.request_kernel(str(template.socket_path), connection_file, learner, declared)
+    except RuntimeError as error:
+        print(f"the grading sandbox did not start: {error}", file=sys.stderr)
+        return 1
+    finally:
+        template.close()
 
 
 if __name__ == "__main__":

@@ -8,16 +8,18 @@ runs in the template itself: it only
 
 1. accepts one request at a time on an inherited listening socket whose path exists only on the grading
    host (a kernel cannot reach it: the path is not in the sandbox and every descriptor is closed after the
-   fork), with the submission's declared files, its learner id, its connection file's path and (passed as a
-   descriptor) the write end of a pipe for the kernel's stderr;
-2. empties the in-memory working directory, ``/tmp`` and ``/dev/shm``, and writes the declared files;
-3. forks the kernel, which before it runs anything else: starts its own session, closes every inherited
-   descriptor, points stdin/stdout at /dev/null and stderr at the pipe, dies with the template
-   (PR_SET_PDEATHSIG), re-seeds numpy, and installs the no-new-process seccomp filter extended for the
-   shared namespaces (``sandbox.no_new_processes_filter(own_pid)``: no ptrace, no signals to other
-   processes, no new namespaces, no System V IPC);
-4. answers ``{"exit": code}`` when the kernel ends, and kills the kernel if the requester goes away.
+   fork), with the submission's declared files, its learner id, its connection file's path, the sizes of
+   its folders and (passed as a descriptor) the write end of a pipe for the kernel's stderr;
+2. forks a process that makes the kernel a world of its own (``course_utils.grading.world``: new user,
+   mount, PID, IPC, network and UTS namespaces; fresh size-capped in-memory working folder, ``/tmp`` and
+   ``/dev/shm``; no ``/proc``), writes the declared files there, and forks the kernel, which is locked down
+   (no capabilities, the no-new-process filter) before it runs anything else; it starts its own session,
+   closes every inherited descriptor, points stdin/stdout at /dev/null and stderr at the pipe, dies with
+   the template (PR_SET_PDEATHSIG) and re-seeds numpy;
+3. answers ``{"exit": code}`` when the kernel ends, and kills the kernel if the requester goes away.
 
+Nothing a kernel writes outlives it (its folders are mounts of its own namespace) and the sandbox's root,
+``/etc`` and ``/dev`` are read-only, so nothing needs emptying between kernels.
 The template is not dumpable (PR_SET_DUMPABLE 0), so a kernel, which runs as the same user, can neither
 read its memory nor its /proc files. jupyter_client, ipykernel and nbgrader have no pre-imported kernel that
 is confined per submission, so this is written by hand (grading/README.md, "Isolation").
@@ -28,15 +30,13 @@ import array
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import sys
 from pathlib import Path
 
-# Where the template's kernels work (a size-limited tmpfs made by bwrap; see warm.template_command).
+# Where the kernels work (each on a fresh tmpfs of its own; see world.enter).
 WORKDIR = Path("/grading/work")
-SCRATCH_DIRS = (WORKDIR, Path("/tmp"), Path("/dev/shm"))
 # What the assignments' notebooks import (grading/source/*): imported once here. A module that is not
 # installed is skipped; the kernel then imports it itself, as a cold kernel does.
 PREIMPORT = ("numpy", "torch", "transformers", "datasets", "evaluate", "course_utils", "course_utils.quiz",
@@ -67,38 +67,6 @@ def _not_dumpable() -> None:
     import ctypes
 
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no /proc/<pid>/mem, no ptrace by same user
-
-
-def _mount_points() -> set[Path]:
-    points = set()
-    with open("/proc/self/mountinfo", encoding="utf-8") as table:
-        for line in table:
-            points.add(Path(line.split()[4].encode().decode("unicode_escape")))
-    return points
-
-
-def empty(folder: Path) -> None:
-    """Remove everything inside folder (files a kernel left, whatever their permissions), but no mount point
-    and no folder leading to one (the shared kernel folder is mounted inside /tmp)."""
-    if not folder.is_dir():
-        return
-    keep = {parent for point in _mount_points() for parent in (point, *point.parents)}
-    for path in list(folder.iterdir()):
-        if path in keep:
-            if path.is_dir() and not path.is_symlink() and not os.path.ismount(path):
-                empty(path)
-            continue
-        try:
-            if path.is_dir() and not path.is_symlink():
-                os.chmod(path, 0o700)  # a kernel may have made folders unreadable, at any depth
-                for inner, dirs, _ in os.walk(path):
-                    for name in dirs:
-                        os.chmod(os.path.join(inner, name), 0o700)
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def _receive(connection: socket.socket) -> tuple[dict, int]:
@@ -134,7 +102,7 @@ def _write_files(files: list[dict]) -> None:
 
 
 def _run_kernel(request: dict, stderr_fd: int) -> None:
-    """In the forked child: confine this process, then run the grading kernel. Never returns."""
+    """In the forked child: make the kernel's world, then run the grading kernel in it. Never returns."""
     code = 1
     try:
         os.setsid()
@@ -143,21 +111,23 @@ def _run_kernel(request: dict, stderr_fd: int) -> None:
         os.dup2(devnull, 1)
         os.dup2(stderr_fd, 2)
         os.closerange(3, 65536)  # the listening socket, the request's connection, the pipe's copies
-        from course_utils.grading import sandbox
+        from course_utils.grading import sandbox, world
 
         sandbox.die_with_parent()  # the template gone, the kernel gone
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(number, signal.SIG_DFL)
+        connection_file = Path(request["connection_file"])
+        world.enter(WORKDIR, int(request["workdir_mb"]), int(request["tmp_mb"]), connection_file.parent,
+                    Path(request["shared_dir"]) if request.get("shared_dir") else None)
+        _write_files(request.get("files", []))
+        kernel = world.fork_kernel(connection_file.parent)  # from here on: the kernel, locked down
         os.chdir(WORKDIR)
         os.environ["COURSE_LEARNER"] = str(request.get("learner", ""))
         if "numpy" in sys.modules:  # a fresh process draws a new seed; a fork would share the template's
             sys.modules["numpy"].random.seed()
-        program = sandbox.no_new_processes_filter(own_pid=os.getpid())
-        if program is not None:
-            sandbox.install_filter(program)
-        from course_utils.grading.kernel import GradingKernel, IPKernelApp
+        from course_utils.grading.kernel import run_kernel
 
-        IPKernelApp.launch_instance(argv=["-f", request["connection_file"]], kernel_class=GradingKernel)
+        run_kernel(str(connection_file), kernel.sockets_bound)
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
@@ -170,14 +140,16 @@ def _run_kernel(request: dict, stderr_fd: int) -> None:
         os._exit(code)
 
 
+def _end_group(leader: int) -> None:
+    """SIGKILL to the process group of the world process (it and its kernel); none left is fine."""
+    try:
+        os.killpg(leader, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _serve_one(connection: socket.socket) -> None:
     request, stderr_fd = _receive(connection)
-    _empty_or_exit()
-    try:
-        _write_files(request.get("files", []))
-    except Exception:
-        os.close(stderr_fd)
-        raise
     child = os.fork()
     if child == 0:
         _run_kernel(request, stderr_fd)
@@ -186,26 +158,15 @@ def _serve_one(connection: socket.socket) -> None:
     while status is None:
         ready, _, _ = select.select([connection], [], [], 0.05)
         if ready and not connection.recv(1, socket.MSG_PEEK):  # the requester is gone: so is its kernel
-            os.kill(child, signal.SIGKILL)
+            _end_group(child)
         pid, raw = os.waitpid(child, os.WNOHANG)
         if pid == child:
             status = os.waitstatus_to_exitcode(raw)
-    _empty_or_exit()  # before the reply: the submission that left the files pays for removing them
+    _end_group(child)  # nothing of this kernel's world outlives it (it cannot leave the group: the filter)
     try:
         connection.sendall(json.dumps({"exit": status}).encode() + b"\n")
     except OSError:
         pass
-
-
-def _empty_or_exit() -> None:
-    """Empty the scratch folders; if that fails, end the template: the host starts a fresh one (new tmpfs)
-    before the next submission, so what a kernel left can never reach the next kernel."""
-    try:
-        for folder in SCRATCH_DIRS:
-            empty(folder)
-    except OSError as error:
-        print(f"template: could not empty the scratch folders ({error}); stopping", file=sys.stderr, flush=True)
-        os._exit(3)
 
 
 def serve(listener: socket.socket) -> None:
@@ -222,11 +183,12 @@ def serve(listener: socket.socket) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--listen-fd" not in argv:
-        raise SystemExit("usage: python -I -m course_utils.grading.template --listen-fd N")
+        raise SystemExit("usage: python -I -m course_utils.grading.template --listen-fd N [--no-preload]")
     listener = socket.socket(fileno=int(argv[argv.index("--listen-fd") + 1]))
     os.set_inheritable(listener.fileno(), False)
     _not_dumpable()
-    preimport()
+    if "--no-preload" not in argv:
+        preimport()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(listener)
     return 0

@@ -1,12 +1,14 @@
 """Warm grading sandboxes: one long-lived kernel template per grading job (course_utils.grading.template).
 
-``WarmSandbox`` starts the template in bwrap, with the same walls as a cold kernel
-(``sandbox.bwrap_command``); the kernel launcher (``sandbox.main``) asks it for a kernel with
-``request_kernel`` when ``COURSE_GRADING_WARM_SOCKET`` names its socket, else starts a cold sandbox.
+``WarmSandbox`` starts the template in bwrap (``sandbox.bwrap_command``); the kernel launcher
+(``sandbox.main``) asks it for a kernel with ``request_kernel`` when ``COURSE_GRADING_WARM_SOCKET`` names its
+socket, else starts a template of its own that serves one kernel without pre-importing anything (the cold
+path). Either way the kernel runs in a world made for it alone (``course_utils.grading.world``).
 
 The socket is made here, on the grading host, in a private folder that is not mounted in the sandbox; the
 template gets only its listening descriptor. The kernels' connection files and ipc sockets live in
-``kernel_dir``, the one folder the template shares with the host; it is emptied after every submission.
+``kernel_dir``, the one folder the template shares with the host; each kernel sees only its own
+sub-folder, read-only once its sockets exist, and the host empties the folder after every submission.
 """
 from __future__ import annotations
 
@@ -37,12 +39,17 @@ def enabled() -> bool:
 class WarmSandbox:
     """One kernel template in its own sandbox; serves one kernel at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: bool = True, kernel_dir: Path | None = None) -> None:
+        """``preload``: import torch, transformers, ... once (a warm template); without it the template
+        serves one kernel that imports what it needs (the cold path). ``kernel_dir``: the folder shared with
+        the sandbox for connection files and ipc sockets (default: one of its own)."""
+        self.preload = preload
         self.folder = Path(tempfile.mkdtemp(prefix="course-warm-"))
         self.control_dir = self.folder / "control"  # host only: never mounted in the sandbox
         self.control_dir.mkdir(mode=0o700)
-        self.kernel_dir = self.folder / "kernels"  # shared with the sandbox: connection files and ipc sockets
-        self.kernel_dir.mkdir()
+        self.owns_kernel_dir = kernel_dir is None
+        self.kernel_dir = self.folder / "kernels" if kernel_dir is None else kernel_dir
+        self.kernel_dir.mkdir(exist_ok=True)
         os.chmod(self.kernel_dir, 0o777)
         self.socket_path = self.control_dir / "template.sock"
         self.log_path = self.folder / "template.log"
@@ -62,8 +69,8 @@ class WarmSandbox:
             listener.bind(str(self.socket_path))
             listener.listen(4)
             argv = [str(Path(sys.prefix) / "bin" / "python"), "-I", "-m", TEMPLATE_MODULE,
-                    "--listen-fd", str(listener.fileno())]
-            command = sandbox.bwrap_command(Path("/grading/work"), self.kernel_dir, [], argv)
+                    "--listen-fd", str(listener.fileno()), *([] if self.preload else ["--no-preload"])]
+            command = sandbox.bwrap_command(Path("/grading/work"), self.kernel_dir, argv)
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                                 stderr=log, pass_fds=[listener.fileno()],
@@ -99,7 +106,9 @@ class WarmSandbox:
             self.wait_ready()
 
     def clean(self) -> None:
-        """Empty the shared folder (a kernel may have left files there) for the next submission."""
+        """Empty the shared folder (jupyter_client's files of the last kernel) for the next submission."""
+        if not self.owns_kernel_dir:
+            return
         for path in list(self.kernel_dir.iterdir()):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
@@ -131,7 +140,8 @@ def request_kernel(socket_path: str, connection_file: Path, learner: str, files:
         print(f"the warm grading sandbox is not running ({error}); the grader will report this submission "
               "as not graded", file=sys.stderr)
         return 1
-    request = {"connection_file": str(connection_file), "learner": learner,
+    request = {"connection_file": str(connection_file), "learner": learner, "workdir_mb": sandbox.WORKDIR_MB,
+               "tmp_mb": sandbox.TMP_MB, "shared_dir": os.environ.get(sandbox.KERNEL_DIR_VARIABLE, ""),
                "files": [{"name": name, "data": base64.b64encode(path.read_bytes()).decode()} for path, name in files]}
     payload = json.dumps(request).encode() + b"\n"
     read_end, write_end = os.pipe()

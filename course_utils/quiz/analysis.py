@@ -6,9 +6,12 @@ no widgets); ``make report`` writes them as CSV and a plot.
 """
 from __future__ import annotations
 
-from .numeric import show_number
+from .numeric import parse_number, show_number
 
 NO_ANSWER = "(no answer)"
+# A number no float can hold (a 400-digit int from a student's kernel), NaN or infinity: counted as given,
+# under this name, never converted (float() of such an int raises OverflowError and stopped the whole report).
+UNUSABLE = "(not a usable number)"
 
 
 def choice_shares(records: list[dict], bank=None) -> dict[str, dict[str, float]]:
@@ -18,7 +21,8 @@ def choice_shares(records: list[dict], bank=None) -> dict[str, dict[str, float]]
     add up to more than 1, and ``"(no answer)"`` is the share that left the question open. With a
     ``bank``, every choice of every question it holds appears (0.0 when nobody picked it); a number
     question counts each distinct number given ("1,377": 0.5). Answers that name no choice of the
-    bank's question are ignored.
+    bank's question are ignored; a number that is not finite or beyond a float's range counts under
+    ``UNUSABLE``.
     """
     n = len(records)
     counts: dict[str, dict[str, int]] = {}
@@ -31,7 +35,8 @@ def choice_shares(records: list[dict], bank=None) -> dict[str, dict[str, float]]
                 continue
             table = counts.setdefault(qid, {})
             if isinstance(given, (int, float)) and not isinstance(given, bool):
-                key = show_number(float(given))
+                value = parse_number(given)
+                key = UNUSABLE if value is None else show_number(value)
                 table[key] = table.get(key, 0) + 1
             elif isinstance(given, (list, tuple)):
                 valid = questions[qid].choice_ids if qid in questions else None

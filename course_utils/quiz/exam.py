@@ -54,7 +54,7 @@ def score_answer(key_bank_path, variant_spec: dict | None, question_id: str, rec
     """(right?, one-line reason) for one question of one student's variant.
 
     ``recorded_answer``: [choice ids] for a choice question, a number for a number question, None if
-    unanswered. The message never contains the key.
+    unanswered. The message never contains the key, nor any part of the recorded answer.
     """
     bank = _load(key_bank_path)
     if bank.keyless:
@@ -76,9 +76,10 @@ def score_answer(key_bank_path, variant_spec: dict | None, question_id: str, rec
     if not isinstance(recorded_answer, (list, tuple)) or not recorded_answer \
             or not all(isinstance(x, str) for x in recorded_answer):
         return False, "the saved answer is damaged (not a list of choices)"
-    unknown = sorted(set(recorded_answer) - set(q.choice_ids))
-    if unknown:
-        return False, f"the saved answer names unknown choices {unknown}"
+    # Named, never quoted: the answer came from the student's kernel, and whatever this message repeats reaches
+    # the feedback page (short choice "ids" in a chosen order would spell out any text).
+    if set(recorded_answer) - set(q.choice_ids):
+        return False, "the saved answer names unknown choices (an answer that is not one of the question's choices)"
     if sorted(set(recorded_answer)) == q.correct_ids:
         return True, "right"
     return False, "not the right choice" + ("s" if q.multiple else "")

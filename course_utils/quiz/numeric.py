@@ -86,7 +86,11 @@ def parse_number(text) -> float | None:
     if isinstance(text, bool):
         return None
     if isinstance(text, (int, float)):
-        return float(text) if math.isfinite(text) else None
+        try:
+            value = float(text)
+        except OverflowError:  # an int beyond a float's range (a 400-digit answer): math.isfinite raises too
+            return None
+        return value if math.isfinite(value) else None
     if not isinstance(text, str):
         return None
     t = text.strip().replace(" ", "").replace("\u00a0", "")

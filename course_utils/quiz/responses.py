@@ -9,7 +9,6 @@ Written by hand: no library persists widget answers (ipywidgets #638).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import CourseError
+from .numeric import parse_number
 
 FILENAME = "quiz_responses.json"
 FORMAT = "course-quiz-responses/2"  # /1 stored "letters"; they were choice ids too (no shuffling then)
@@ -44,7 +44,9 @@ def _valid_entry(entry) -> bool:
         return False
     if "value" in entry:
         v = entry["value"]
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        # parse_number, not math.isfinite: a JSON int of 400 digits overflows a float, and one such answer
+        # must cost that answer, not every answer of the file (a crash here fails the whole quiz)
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and parse_number(v) is not None
     choices = entry.get("choices")
     return (
         isinstance(choices, list) and bool(choices)
