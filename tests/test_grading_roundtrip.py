@@ -708,6 +708,20 @@ print("seen:", sorted(n for d in ("/tmp", ".", "/dev/shm") for n in os.listdir(d
 """
 
 
+def with_cells_after(root: Path, grade_id: str, *sources: str):
+    """The key's answers to assignment 4, with code cells added after the answer cell ``grade_id``."""
+    nb = answered(root, A4)
+    at = cell_index(nb, grade_id) + 1
+    nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
+    return nb
+
+
+def printed_a4(root: Path, student: str) -> str:
+    """Everything the code cells of a student's graded assignment 4 printed."""
+    graded = nbformat.read(root / "autograded" / student / A4 / f"{A4}.ipynb", as_version=4)
+    return "".join(str(o.get("text", "")) for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+
+
 def test_one_job_grades_on_after_a_timeout_and_a_litterer(course, tmp_path):
     """One job, three submissions in a row: a loop that ignores interrupts, under a 45 s submission limit:
     graded, its cells after the loop 0 (the kernel was lost once the budget ran out), never held past the
@@ -716,12 +730,8 @@ def test_one_job_grades_on_after_a_timeout_and_a_litterer(course, tmp_path):
     root = _copy_course(course, tmp_path)
     loop = "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n    except KeyboardInterrupt:\n        pass"
     submit(root, "aaa-slow", A4, answered(root, A4, ex1_answer=loop))
-    littered = answered(root, A4)
-    littered.cells.insert(cell_index(littered, "ex1_answer") + 1, nbformat.v4.new_code_cell(LITTER))
-    submit(root, "abb-litter", A4, littered)
-    honest = answered(root, A4)
-    honest.cells.insert(cell_index(honest, "ex1_answer") + 1, nbformat.v4.new_code_cell(LOOK_AROUND))
-    submit(root, "bbb-honest", A4, honest)
+    submit(root, "abb-litter", A4, with_cells_after(root, "ex1_answer", LITTER))
+    submit(root, "bbb-honest", A4, with_cells_after(root, "ex1_answer", LOOK_AROUND))
     before = _scores(root)
     result, _ = _cli(root, "--student", "aaa-slow", "--student", "abb-litter", "--student", "bbb-honest",
                      "--timeout", "45", "--jobs", "1")
@@ -732,8 +742,7 @@ def test_one_job_grades_on_after_a_timeout_and_a_litterer(course, tmp_path):
     assert ("aaa-slow", A4) not in before and ("aaa-slow", A4) in _scores(root)
 
     def printed(student):
-        graded = nbformat.read(root / "autograded" / student / A4 / f"{A4}.ipynb", as_version=4)
-        return "".join(str(o.get("text", "")) for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+        return printed_a4(root, student)
 
     for student in ("abb-litter", "bbb-honest"):
         assert rows[student]["status"] == "graded" and float(rows[student]["score"]) == 5.0, rows
@@ -864,7 +873,7 @@ HONEST_LOOK = r"""
 import os
 print("spy:", os.environ.get("SPY"))
 print("left:", sorted(os.path.join(root, name) for folder in ("/tmp", "/etc", "/grading", "/dev/shm")
-                      for root, _, names in os.walk(folder) for name in names if "spy" in name))
+                      for root, _, names in os.walk(folder) for name in names if name == "00-spy.py"))
 """
 BIG_INTEGER = r"""
 import sys
@@ -881,31 +890,23 @@ def test_one_student_cannot_change_how_the_next_is_graded_and_owns_its_own_doing
     under the cell limit but together run past the submission's budget: both graded (the cells not run score
     0, with the reason), never "not graded"."""
     root = _copy_course(course, tmp_path)
-    spy = answered(root, A4)
-    spy.cells.insert(cell_index(spy, "ex1_answer") + 1, nbformat.v4.new_code_cell(SPY))
+    spy = with_cells_after(root, "ex1_answer", SPY)
     # and script for the instructor's browser (the formgrader shows the graded copy without cleaning it)
     spy.cells.insert(1, nbformat.v4.new_markdown_cell('<img src=x onerror="alert(1)"> <script>alert(2)</script>'))
     spy.cells.insert(cell_index(spy, "ex1_answer") + 1, nbformat.v4.new_code_cell(
         "from IPython.display import HTML, Javascript, display\n"
         "display(HTML('<b>bold</b><script>alert(3)</script>'))\ndisplay(Javascript('alert(4)'))"))
     submit(root, "a-spy", A4, spy)
-    honest = answered(root, A4)
-    honest.cells.insert(cell_index(honest, "ex1_answer") + 1, nbformat.v4.new_code_cell(HONEST_LOOK))
-    submit(root, "b-honest", A4, honest)
-    big = answered(root, A4)
-    big.cells.insert(cell_index(big, "ex1_answer") + 1, nbformat.v4.new_code_cell(BIG_INTEGER))
-    submit(root, "c-bigint", A4, big)
-    slow = answered(root, A4)
-    for _ in range(5):  # each under the 10 s cell limit; together past the 40 s budget of a 60 s limit
-        slow.cells.insert(cell_index(slow, "ex1_answer") + 1, nbformat.v4.new_code_cell("import time\ntime.sleep(9)"))
-    submit(root, "d-slow", A4, slow)
+    submit(root, "b-honest", A4, with_cells_after(root, "ex1_answer", HONEST_LOOK))
+    submit(root, "c-bigint", A4, with_cells_after(root, "ex1_answer", BIG_INTEGER))
+    # five cells, each under the 10 s cell limit; together past the 40 s budget of a 60 s limit
+    submit(root, "d-slow", A4, with_cells_after(root, "ex1_answer", *["import time\ntime.sleep(9)"] * 5))
     result, _ = _cli(root, "--student", "a-spy", "--student", "b-honest", "--student", "c-bigint",
                      "--student", "d-slow", "--timeout", "60", "--jobs", "1", env={"COURSE_GRADING_CELL_TIMEOUT": "10"})
     rows = {r["student"]: r for r in csv.DictReader((root / "autograded" / grading_autograde.LOG_NAME).open())}
 
     def printed(student):
-        graded = nbformat.read(root / "autograded" / student / A4 / f"{A4}.ipynb", as_version=4)
-        return "".join(str(o.get("text", "")) for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+        return printed_a4(root, student)
 
     def errors(student):
         graded = nbformat.read(root / "autograded" / student / A4 / f"{A4}.ipynb", as_version=4)

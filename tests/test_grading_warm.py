@@ -6,6 +6,7 @@ Each kernel is started as nbgrader starts it: jupyter_client with the course's k
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -105,7 +106,7 @@ for path in ("/tmp/left", "left", "/dev/shm/left", "/etc/ipython/startup/00-spy.
         written[path] = type(error).__name__
 found["written"] = written
 def flood(path, megabytes):  # how much an unbounded writer gets before the folder's cap stops it
-    block, done = b"\0" << 0 if False else b"\0" * (1 << 20), 0
+    block, done = b"\0" * (1 << 20), 0
     try:
         with open(path, "wb") as handle:
             for _ in range(megabytes):
@@ -138,7 +139,7 @@ def everything(folder):
 print(json.dumps({"learner": os.environ.get("COURSE_LEARNER"), "spy": os.environ.get("SPY"),
                   "responses": open("quiz_responses.json").read(), "random": __import__("numpy").random.rand(),
                   "left": sorted(path for folder in ("/tmp", ".", "/dev/shm", "/etc", "/grading", "/dev")
-                                 for path in everything(folder) if "left" in path or "spy" in path
+                                 for path in everything(folder) if os.path.basename(path) in ("left", "00-spy.py")
                                  or folder in (".", "/dev/shm")),
                   "torch_loaded": "torch" in sys.modules}))
 """
@@ -167,7 +168,9 @@ def health(pid: int) -> dict:
     stat = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     limits = [line for line in (Path("/proc") / str(pid) / "limits").read_text().splitlines()
               if line.startswith("Max address space")]
-    return {"state": stat[0], "nice": stat[16], "address_space": limits, "affinity": sorted(os.sched_getaffinity(pid))}
+    # stopped or not (T: SIGSTOP, t: traced); running or sleeping varies from one look to the next
+    return {"stopped": stat[0] in "Tt", "nice": stat[16], "address_space": limits,
+            "affinity": sorted(os.sched_getaffinity(pid))}
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +184,9 @@ def template():
     sandbox.close()
 
 
-def run_kernel(template, tmp_path: Path, learner: str, code: str) -> dict:
-    """Start a kernel as nbgrader does (kernel spec + launcher, asking the template), run code, return its JSON."""
+@contextlib.contextmanager
+def kernel_from(template, tmp_path: Path, learner: str):
+    """A kernel started as nbgrader starts it (kernel spec + launcher, asking the template): (manager, client)."""
     import jupyter_client
 
     workdir = tmp_path / learner / "assignment"
@@ -200,15 +204,21 @@ def run_kernel(template, tmp_path: Path, learner: str, code: str) -> dict:
         client = manager.client()
         client.start_channels()
         client.wait_for_ready(timeout=60)
-        printed = []
-        reply = client.execute_interactive(code, timeout=60, output_hook=lambda message: printed.append(
-            message["content"].get("text", "")) if message["msg_type"] == "stream" else None)
+        yield manager, client
         client.stop_channels()
         manager.shutdown_kernel(now=True)
     finally:
         os.environ.clear()
         os.environ.update(saved)
         template.clean()
+
+
+def run_kernel(template, tmp_path: Path, learner: str, code: str) -> dict:
+    """Run code in a kernel from the template; the JSON it printed last."""
+    printed = []
+    with kernel_from(template, tmp_path, learner) as (_, client):
+        reply = client.execute_interactive(code, timeout=60, output_hook=lambda message: printed.append(
+            message["content"].get("text", "")) if message["msg_type"] == "stream" else None)
     assert reply["content"]["status"] == "ok", reply["content"]
     return json.loads("".join(printed).strip().splitlines()[-1])
 
@@ -266,40 +276,20 @@ def test_a_dead_template_fails_the_request_at_once_and_is_started_again(template
 def test_a_kernel_that_holds_the_gil_dies_with_its_world(template, tmp_path):
     """A kernel that tries to outlive its grading (clears its parent-death signal, then sleeps in C holding the
     GIL, so no interrupt or shutdown request is ever read): when the grader ends it, nothing of it is left."""
-    import jupyter_client
     import time
 
     template_pid = template_process(template)
-    workdir = tmp_path / "survivor" / "assignment"
-    workdir.mkdir(parents=True)
-    saved = dict(os.environ)
-    os.environ.update(template.env())
-    os.environ["JUPYTER_PATH"] = str(REPO / "grading" / "jupyter")
-    try:
-        manager = jupyter_client.KernelManager(kernel_name="course-sandbox")
-        private = Path(tempfile.mkdtemp(dir=template.kernel_dir))
-        manager.transport, manager.connection_file, manager.ip = "ipc", str(private / "kernel.json"), str(
-            private / "kernel-ipc")
-        manager.start_kernel(cwd=str(workdir))
-        client = manager.client()
-        client.start_channels()
-        client.wait_for_ready(timeout=60)
+    with kernel_from(template, tmp_path, "survivor") as (_, client):
         client.execute("import ctypes\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\nctypes.PyDLL(None).sleep(60)")
         deadline = time.monotonic() + 30
         while len(kernels(template, template_pid)) < 2 and time.monotonic() < deadline:  # its world, the kernel
             time.sleep(0.2)
         assert len(kernels(template, template_pid)) == 2, [describe(pid) for pid in kernels(template, template_pid)]
         time.sleep(1)  # into the sleep
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-        deadline = time.monotonic() + 10
-        while kernels(template, template_pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert kernels(template, template_pid) == [], "a kernel outlived its grading"
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        template.clean()
+    deadline = time.monotonic() + 10  # the grader shut it down (the launcher killed): the template ends its world
+    while kernels(template, template_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert kernels(template, template_pid) == [], "a kernel outlived its grading"
     assert template.alive()
 
 

@@ -81,12 +81,25 @@ def enter(workdir: Path, workdir_mb: int, tmp_mb: int, connection_dir: Path, sha
     Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here propagates anywhere
     # Opened in the new namespace (a bind's source must be a mount of the caller's namespace), before the
-    # fresh folders cover it: bound again on top of them below.
+    # fresh folders cover them, bound again on top of them below: the kernel's connection folder, and the
+    # sandbox's read-only folders that lie under /tmp (a checkout or venv kept there), never the shared one.
     keep = os.open(connection_dir, os.O_PATH | os.O_DIRECTORY)
+    hidden = [point for point in _outermost_mounts_under(Path("/tmp"))
+              if point != connection_dir and not (shared_dir is not None and (point == shared_dir or shared_dir
+                                                                              in point.parents))]
+    held = {point: os.open(point, os.O_PATH) for point in hidden}
     try:
         _tmpfs(Path("/tmp"), tmp_mb)
         _tmpfs(Path("/dev/shm"), min(SHM_MB, tmp_mb))
         _tmpfs(workdir, workdir_mb, "0777")
+        for point, fd in held.items():
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                point.mkdir(parents=True, exist_ok=True)
+            else:
+                point.parent.mkdir(parents=True, exist_ok=True)
+                point.touch()
+            _mount(f"/proc/self/fd/{fd}", str(point), None, MS_BIND | MS_REC)
+            _read_only(point)
         covers = []
         if shared_dir is not None and shared_dir.is_dir() and shared_dir in connection_dir.parents:
             _tmpfs(shared_dir, 1, "0755")  # still there when the host keeps it outside /tmp (TMPDIR)
@@ -97,6 +110,8 @@ def enter(workdir: Path, workdir_mb: int, tmp_mb: int, connection_dir: Path, sha
             _mount(None, str(cover), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     finally:
         os.close(keep)
+        for fd in held.values():
+            os.close(fd)
     # No /proc of the template's PID namespace (a kernel of a new PID namespace cannot mount its own under
     # bwrap's, whose read-only sub-mounts make it "not fully visible"): a read-only folder with only the
     # machine's descriptions that libraries read (torch's cpuinfo: which instructions the CPU has), which
@@ -111,6 +126,23 @@ def enter(workdir: Path, workdir_mb: int, tmp_mb: int, connection_dir: Path, sha
         _mount(f"/tmp/.proc-{name}", f"/proc/{name}", None, MS_MOVE)
         Path("/tmp", f".proc-{name}").unlink()
     _mount(None, "/proc", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+def _outermost_mounts_under(folder: Path) -> list[Path]:
+    """Mount points strictly inside ``folder``, without those inside another of them."""
+    points = set()
+    with open("/proc/self/mountinfo", encoding="utf-8") as table:
+        for line in table:  # the mount point is the fifth field, with spaces and the like octal-escaped
+            point = Path(line.split()[4].encode().decode("unicode_escape"))
+            if folder in point.parents:
+                points.add(point)
+    return sorted(point for point in points if not any(other in point.parents for other in points))
+
+
+def _read_only(point: Path) -> None:
+    flags = os.statvfs(point).f_flag
+    kept = sum(bit for st, bit in _ST_KEEP.items() if flags & st)
+    _mount(None, str(point), None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
 
 
 def fork_kernel(connection_dir: Path) -> "KernelSide":
@@ -140,9 +172,7 @@ def fork_kernel(connection_dir: Path) -> "KernelSide":
     code = None
     try:
         if os.read(ready_read, 1) == b"1":  # empty: the kernel ended before it bound its sockets
-            flags = os.statvfs(connection_dir).f_flag
-            kept = sum(bit for st, bit in _ST_KEEP.items() if flags & st)
-            _mount(None, str(connection_dir), None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
+            _read_only(connection_dir)
             os.write(go_write, b"1")
     except OSError as error:  # the kernel is not let go on: it waits for "1" and ends on EOF
         os.write(2, f"grading kernel not started: {error}\n".encode())
