@@ -98,7 +98,8 @@ def grading_sandbox_status() -> tuple[bool, str]:
     problem = preflight()
     if problem is not None:
         return False, problem
-    return True, "the grading sandbox starts here (bubblewrap, no network, no new processes, the grading kernel)"
+    return True, ("the grading sandbox starts here (bubblewrap, nested namespaces for a world per kernel, no network, "
+                  "no new processes, the grading kernel)")
 
 
 def find_local_mrpc() -> Path | None:

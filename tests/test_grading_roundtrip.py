@@ -298,7 +298,7 @@ FORGE_DEEP = r"""
 import course_utils.grading.export as export
 def forged(**values):
     deep = {}
-    for _ in range(200):
+    for _ in range(40):  # deeper than a test's values may be (32), not than an output may be (64)
         deep = {"x": deep}
     get_ipython().display_pub.publish({export.MIME: deep})
 export.send = forged
@@ -708,6 +708,46 @@ print("seen:", sorted(n for d in ("/tmp", ".", "/dev/shm") for n in os.listdir(d
 """
 
 
+def formgrader_page(path: Path) -> str:
+    """The graded notebook as nbgrader's formgrader renders it for the instructor (its exporter and template)."""
+    from nbconvert import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {"base_url": "", "mathjax_url": "", "index": 0, "total": 1, "notebook_id": "n", "assignment_id": "a",
+                 "submission_id": "s", "student": "a-spy", "last_name": "", "first_name": "", "next": "", "prev": ""}
+    return HTMLExporter(config=config).from_notebook_node(nbformat.read(path, as_version=4), resources=resources)[0]
+
+
+def active_script(page: str) -> list[str]:
+    """What of the student's would run in a browser: event handlers, links and script elements that call alert
+    (the attacks' marker; the template's own handlers and scripts do not)."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Finder(HTMLParser):
+        in_script = False
+
+        def handle_starttag(self, tag, attrs):
+            self.in_script = tag == "script"
+            found.extend(f"{tag} {name}={value}" for name, value in attrs
+                         if (name.startswith("on") and "alert(" in str(value)) or "javascript:" in str(value).lower())
+
+        def handle_endtag(self, tag):
+            self.in_script = False
+
+        def handle_data(self, data):
+            if self.in_script and "alert(" in data:
+                found.append(f"script: {data[:80]}")
+
+    Finder().feed(page)
+    return found
+
+
 def with_cells_after(root: Path, grade_id: str, *sources: str):
     """The key's answers to assignment 4, with code cells added after the answer cell ``grade_id``."""
     nb = answered(root, A4)
@@ -868,6 +908,36 @@ for pid in range(2, 1 << 15):
         except OSError:
             pass
 print("processes reached:", reached)
+from ipykernel.kernelapp import IPKernelApp
+connection = os.path.dirname(IPKernelApp.instance().connection_file)
+for path, megabytes in ((os.path.join(connection, "flood"), 1), ("/dev/shm/flood", 200)):  # unbounded writes
+    written = 0
+    try:
+        with open(path, "wb") as handle:
+            for _ in range(megabytes):
+                handle.write(b"0" * (1 << 20))
+                handle.flush()
+                written += 1
+        print(path, "took", written, "MB")
+    except OSError as error:
+        print(path, "stopped at", written, "MB")
+"""
+DEEP = r"""
+from IPython.display import publish_display_data
+nested = []
+for _ in range(600):
+    nested = [nested]
+publish_display_data({"application/json": {"a": nested}, "text/plain": "deep"})  # nbformat recurses on it
+"""
+# Messages that are not valid notebook output (nbformat refuses to write them): a string as execution count, a
+# number as text, a list as metadata, a lone surrogate (content sent as bytes skips the kernel's JSON check).
+MALFORMED = r"""
+kernel = get_ipython().kernel
+send = lambda kind, content: kernel.session.send(kernel.iopub_socket, kind, content, parent=kernel.get_parent())
+send("display_data", {"data": {"text/plain": "c"}, "metadata": {}, "transient": {}, "execution_count": "x"})
+send("display_data", {"data": {"text/plain": 123}, "metadata": {}})
+send("display_data", {"data": {"text/plain": "m"}, "metadata": [1, 2]})
+send("stream", b'{"name": "stdout", "text": "lone \\ud800 surrogate"}')
 """
 HONEST_LOOK = r"""
 import os
@@ -894,15 +964,21 @@ def test_one_student_cannot_change_how_the_next_is_graded_and_owns_its_own_doing
     # and script for the instructor's browser (the formgrader shows the graded copy without cleaning it)
     spy.cells.insert(1, nbformat.v4.new_markdown_cell('<img src=x onerror="alert(1)"> <script>alert(2)</script>'))
     spy.cells.insert(cell_index(spy, "ex1_answer") + 1, nbformat.v4.new_code_cell(
-        "from IPython.display import HTML, Javascript, display\n"
-        "display(HTML('<b>bold</b><script>alert(3)</script>'))\ndisplay(Javascript('alert(4)'))"))
+        "from IPython.display import HTML, Javascript, display, publish_display_data\n"
+        "display(HTML('<b>bold</b><script>alert(3)</script>'))\ndisplay(Javascript('alert(4)'))\n"
+        "publish_display_data({'image/png': 'iVBORw0KGgo=', 'text/plain': 'png'},\n"  # unquoted width in <img>
+        "                     metadata={'image/png': {'width': '1 onerror=alert(5)//'}})"))
     submit(root, "a-spy", A4, spy)
     submit(root, "b-honest", A4, with_cells_after(root, "ex1_answer", HONEST_LOOK))
     submit(root, "c-bigint", A4, with_cells_after(root, "ex1_answer", BIG_INTEGER))
+    submit(root, "c-deep", A4, with_cells_after(root, "ex2_answer", DEEP))
+    malformed = with_cells_after(root, "ex2_answer", MALFORMED)  # and an image whose attachment is missing
+    malformed.cells.insert(1, nbformat.v4.new_markdown_cell("My figure: ![plot](attachment:plot.png)"))
+    submit(root, "c-malformed", A4, malformed)
     # five cells, each under the 10 s cell limit; together past the 40 s budget of a 60 s limit
     submit(root, "d-slow", A4, with_cells_after(root, "ex1_answer", *["import time\ntime.sleep(9)"] * 5))
     result, _ = _cli(root, "--student", "a-spy", "--student", "b-honest", "--student", "c-bigint",
-                     "--student", "d-slow", "--timeout", "60", "--jobs", "1", env={"COURSE_GRADING_CELL_TIMEOUT": "10"})
+                     "--student", "c-deep", "--student", "c-malformed", "--student", "d-slow", "--timeout", "60", "--jobs", "1", env={"COURSE_GRADING_CELL_TIMEOUT": "10"})
     rows = {r["student"]: r for r in csv.DictReader((root / "autograded" / grading_autograde.LOG_NAME).open())}
 
     def printed(student):
@@ -914,16 +990,21 @@ def test_one_student_cannot_change_how_the_next_is_graded_and_owns_its_own_doing
                 if o.get("output_type") == "error"]
 
     assert result.returncode == 0, result.stdout[-3000:]
-    assert all(rows[s]["status"] == "graded" for s in ("a-spy", "b-honest", "c-bigint", "d-slow")), rows
+    assert all(rows[s]["status"] == "graded"
+               for s in ("a-spy", "b-honest", "c-bigint", "c-deep", "c-malformed", "d-slow")), rows
+    assert float(rows["c-malformed"]["score"]) == 5.0 and "not valid notebook output, dropped" in printed("c-malformed")
     assert "processes reached: 0" in printed("a-spy"), printed("a-spy")[-2000:]
-    from nbconvert import HTMLExporter  # what nbgrader's formgrader renders the graded copy with
-
-    page = HTMLExporter().from_filename(str(root / "autograded" / "a-spy" / A4 / f"{A4}.ipynb"))[0]
-    for active in ('onerror="alert(1)"', "<script>alert(2)", "<script>alert(3)", "alert(4)"):
-        assert active not in page, active
+    page = formgrader_page(root / "autograded" / "a-spy" / A4 / f"{A4}.ipynb")
+    assert "alert(" in page, "the attack is on the page, as text"
+    assert active_script(page) == [], active_script(page)
     assert "planted: []" in printed("a-spy") or "/tmp/.ipython" in printed("a-spy"), printed("a-spy")[-2000:]
+    assert re.search(r"/flood stopped at 0 MB", printed("a-spy")), "the connection folder (the host's disk) took a write"
+    shm = re.search(r"/dev/shm/flood stopped at (\d+) MB", printed("a-spy"))
+    assert shm and int(shm.group(1)) <= 64, printed("a-spy")[-2000:]
     assert float(rows["b-honest"]["score"]) == 5.0, rows["b-honest"]
     assert "spy: None" in printed("b-honest") and "left: []" in printed("b-honest"), printed("b-honest")[-2000:]
     assert float(rows["c-bigint"]["score"]) < 5.0 and "UnreadableOutput" in errors("c-bigint"), rows["c-bigint"]
+    # the deep output is dropped with a note, its cell and the rest run on: only the submission's doing
+    assert float(rows["c-deep"]["score"]) == 5.0 and "nested deeper than 64 levels dropped" in printed("c-deep")
     assert float(rows["d-slow"]["score"]) < 5.0 and "TimeBudgetSpent" in errors("d-slow"), (rows["d-slow"],
                                                                                               errors("d-slow"))

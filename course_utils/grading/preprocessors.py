@@ -102,7 +102,11 @@ class RobustExecute(Execute):
         self._student_ran = False
         self._cell_timeout = self.timeout
         self._deadline = time.monotonic() + self.submission_budget if self.submission_budget > 0 else None
-        return super().preprocess(nb, resources, km)
+        nb, resources = super().preprocess(nb, resources, km)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                _well_formed(cell, nb.get("nbformat_minor", 5))
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -216,6 +220,39 @@ class RobustExecute(Execute):
                                                   "dropped]\n"))
             self._output_chars[cell_index] = self.max_output_chars + 1
         return None
+
+
+def _well_formed(cell, minor: int) -> None:
+    """Make the outputs the kernel produced valid notebook outputs, so that writing the graded notebook (nbformat
+    validates it) never fails on them: the kernel chooses every field (a string as execution count, a number as
+    text, lone surrogates). An invalid output is replaced by a note; that is the submission's doing."""
+    from nbformat import ValidationError
+    from nbformat.validator import validate
+
+    count = cell.get("execution_count")
+    if count is not None and (type(count) is not int or count < 0):
+        cell.execution_count = None
+    kept = []
+    for output in cell.get("outputs", []):
+        output = _without_surrogates(output)
+        try:
+            validate(output, ref="output", version=4, version_minor=minor)
+        except ValidationError:
+            output = NotebookNode(output_type="stream", name="stderr",
+                                  text="[grader: an output that is not valid notebook output, dropped]\n")
+        kept.append(output)
+    cell.outputs = kept
+
+
+def _without_surrogates(value):
+    """The value with every lone surrogate in its strings replaced (UTF-8 cannot encode one)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return NotebookNode({_without_surrogates(k): _without_surrogates(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
 
 
 def _unreadable_message(error: BaseException) -> bool:
@@ -562,7 +599,15 @@ def safe_markdown(source: str, attachments: dict | None = None) -> str:
     block through unchanged (a newline inside <pre> is kept as &#10;)."""
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    rendered = MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=attachments or {})).render(source)
+    from nbconvert.filters.markdown_mistune import InvalidNotebook
+
+    try:
+        rendered = MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=attachments or {})).render(
+            source)
+    except InvalidNotebook:  # an image that names a missing attachment (a cell copied without its image)
+        import html
+
+        rendered = f"<pre>{html.escape(source)}</pre>"
     cleaned = clean_html(rendered).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "&#10;")
     return f'<div class="course-feedback-text">{cleaned}</div>'
 
@@ -634,7 +679,8 @@ class SafeForInstructor(NbGraderPreprocessor):
     in the instructor's browser on the Jupyter server's origin. So the student's markdown and raw cells are
     cleaned as on the feedback page (``safe_markdown``, ``clean_html``), outputs lose every kind a browser
     would run or render as a page (HTML, JavaScript, SVG, markdown, widget views), and the notebook loses the
-    widget state the kernel left. Text, images and the test's values (the report reads them) stay."""
+    widget state the kernel left. Outputs lose their metadata too (an image's width or file name lands in the
+    <img> tag). Text, images and the test's values (in the cell's metadata: the report reads them) stay."""
 
     ACTIVE = ("text/html", "application/javascript", "text/javascript", "image/svg+xml", "text/markdown",
               "application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json")
@@ -648,6 +694,8 @@ class SafeForInstructor(NbGraderPreprocessor):
             cell.source = safe_markdown(cell.source, cell.pop("attachments", None)) if cell.cell_type == "markdown" \
                 else clean_html(cell.source)
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if "metadata" in output:  # an image's width or filename is written into the <img> tag unquoted
+                output["metadata"] = NotebookNode()
             data = output.get("data")
             if isinstance(data, dict) and any(kind in data for kind in self.ACTIVE):
                 for kind in self.ACTIVE:
