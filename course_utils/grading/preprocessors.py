@@ -182,6 +182,15 @@ class RobustExecute(Execute):
             self.timeout = timeout
 
     def process_message(self, msg, cell, cell_index):
+        from nbformat import ValidationError
+
+        try:
+            return self._process_message(msg, cell, cell_index)
+        except ValidationError:  # nbformat checks each output it builds: the kernel chose a field's type
+            cell.outputs.append(_INVALID_OUTPUT_NOTE.copy())
+            return None
+
+    def _process_message(self, msg, cell, cell_index):
         if not _shallow(msg.get("content", {}), MAX_OUTPUT_DEPTH):
             # nbformat turns an output into nodes recursively: a deeper one would crash the grader (a
             # RecursionError), so it is dropped here, with a note, as the submission's own doing.
@@ -222,6 +231,10 @@ class RobustExecute(Execute):
         return None
 
 
+_INVALID_OUTPUT_NOTE = NotebookNode(output_type="stream", name="stderr",
+                                    text="[grader: an output that is not valid notebook output, dropped]\n")
+
+
 def _well_formed(cell, minor: int) -> None:
     """Make the outputs the kernel produced valid notebook outputs, so that writing the graded notebook (nbformat
     validates it) never fails on them: the kernel chooses every field (a string as execution count, a number as
@@ -238,8 +251,7 @@ def _well_formed(cell, minor: int) -> None:
         try:
             validate(output, ref="output", version=4, version_minor=minor)
         except ValidationError:
-            output = NotebookNode(output_type="stream", name="stderr",
-                                  text="[grader: an output that is not valid notebook output, dropped]\n")
+            output = _INVALID_OUTPUT_NOTE.copy()
         kept.append(output)
     cell.outputs = kept
 
