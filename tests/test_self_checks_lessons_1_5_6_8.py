@@ -74,28 +74,8 @@ def test_sentence_b_wrong_answers(tokenizer):
 
 # ---- lesson 5: the evaluation loss -----------------------------------------------------------------------------
 
-class _Output(SimpleNamespace):
-    pass
-
-
-class _TinyModel:
-    """Enough of a model for the check: parameters, train/eval, a call that returns .loss (a batch mean)."""
-
-    def __init__(self):
-        self.weight = torch.nn.Parameter(torch.tensor(1.5))
-        self.training = True
-
-    def parameters(self):
-        return [self.weight]
-
-    def train(self):
-        self.training = True
-
-    def eval(self):
-        self.training = False
-
-    def __call__(self, x, labels):
-        return _Output(loss=((self.weight * x - labels) ** 2).mean())
+# the model stand-in of the lesson-5 check's own tests
+from test_exercise_checks_advanced import _TinyModel  # noqa: E402
 
 
 def _full_batches_loader(n=16, batch_size=8):
@@ -200,23 +180,13 @@ def test_evaluate_loss_on_the_lessons_own_kind_of_data(offline_folder, tokenizer
     set_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(offline_folder, num_labels=2)
 
-    def right(model, dataloader, device):
-        model.eval()
-        total, count = 0.0, 0
-        with torch.no_grad():
-            for batch in dataloader:
-                batch = {name: tensor.to(device) for name, tensor in batch.items()}
-                total += model(**batch).loss.item() * len(batch["labels"])
-                count += len(batch["labels"])
-        return total / count
-
     def unweighted(model, dataloader, device):
         model.eval()
         with torch.no_grad():
             losses = [model(**{k: v.to(device) for k, v in b.items()}).loss.item() for b in dataloader]
         return sum(losses) / len(losses)
 
-    assert checks.check_evaluate_loss(right, model, loader, "cpu") is True
+    assert checks.check_evaluate_loss(right_evaluate_loss, model, loader, "cpu") is True
     assert checks.check_evaluate_loss(unweighted, model, loader, "cpu") is False
     assert "batches of 8 + 1" in capsys.readouterr().out
 

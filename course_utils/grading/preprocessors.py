@@ -95,7 +95,7 @@ class RobustExecute(Execute):
                "comm_msg")
 
     def preprocess(self, nb, resources=None, km=None):
-        self._kernel_lost = ""
+        self._kernel_lost, self._lost_kind = "", "KernelLost"  # why later cells are not run, and its name
         self._output_chars: dict[int, int] = {}
         self._notebook_chars = 0
         self._payloads: dict[int, int] = {}
@@ -131,10 +131,9 @@ class RobustExecute(Execute):
             else:  # a cell may run only as long as the budget has left (it is interrupted like any other)
                 self.timeout = min(self._cell_timeout, int(left)) if self._cell_timeout else int(left)
         if self._kernel_lost:
-            cell.outputs = [_error_output(getattr(self, "_lost_kind", "KernelLost"), f"not run: {self._kernel_lost}")]
+            cell.outputs = [_error_output(self._lost_kind, f"not run: {self._kernel_lost}")]
             return cell, self.resources
         try:
-            self._lost_kind = "KernelLost"
             super().preprocess_cell(cell, resources, index)
             if any(out.get("ename") == "CellTimeoutError" for out in cell.outputs) and not self._kernel_answers():
                 self._kernel_lost = f"an earlier cell ran longer than {self.timeout} s and could not be interrupted"
@@ -237,8 +236,9 @@ _INVALID_OUTPUT_NOTE = NotebookNode(output_type="stream", name="stderr",
 
 def _well_formed(cell, minor: int) -> None:
     """Make the outputs the kernel produced valid notebook outputs, so that writing the graded notebook (nbformat
-    validates it) never fails on them: the kernel chooses every field (a string as execution count, a number as
-    text, lone surrogates). An invalid output is replaced by a note; that is the submission's doing."""
+    validates it) never fails on them: the kernel chooses every field (a string as execution count, lone
+    surrogates, and data that nbclient writes into an earlier output for update_display_data without building,
+    and so without checking, a new one). An invalid output is replaced by a note; that is the submission's doing."""
     from nbformat import ValidationError
     from nbformat.validator import validate
 
