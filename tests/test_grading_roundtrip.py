@@ -968,7 +968,8 @@ def test_one_student_cannot_change_how_the_next_is_graded_and_owns_its_own_doing
         "display(HTML('<b>bold</b><script>alert(3)</script>'))\ndisplay(Javascript('alert(4)'))\n"
         "publish_display_data({'image/png': 'iVBORw0KGgo=', 'text/plain': 'png'},\n"  # unquoted width in <img>
         "                     metadata={'image/png': {'width': '1 onerror=alert(5)//'}})"))
-    submit(root, "a-spy", A4, spy)
+    # a file whose name clears the instructor's terminal and fakes a line of the log
+    submit(root, "a-spy", A4, spy, files={"\x1b[2J\x1b[1;31mfake\x1b[0m\nb-honest graded": "x"})
     submit(root, "b-honest", A4, with_cells_after(root, "ex1_answer", HONEST_LOOK))
     submit(root, "c-bigint", A4, with_cells_after(root, "ex1_answer", BIG_INTEGER))
     submit(root, "c-deep", A4, with_cells_after(root, "ex2_answer", DEEP))
@@ -990,6 +991,8 @@ def test_one_student_cannot_change_how_the_next_is_graded_and_owns_its_own_doing
                 if o.get("output_type") == "error"]
 
     assert result.returncode == 0, result.stdout[-3000:]
+    assert "\x1b" not in result.stdout and "\x1b" not in rows["a-spy"]["dropped"], rows["a-spy"]["dropped"]
+    assert "\\x1b[2J" in rows["a-spy"]["dropped"] and "\n" not in rows["a-spy"]["dropped"]
     assert all(rows[s]["status"] == "graded"
                for s in ("a-spy", "b-honest", "c-bigint", "c-deep", "c-malformed", "d-slow")), rows
     assert float(rows["c-malformed"]["score"]) == 5.0 and "not valid notebook output, dropped" in printed("c-malformed")

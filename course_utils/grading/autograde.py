@@ -103,6 +103,13 @@ def _valid_timestamp(path: Path) -> bool:
         return False
 
 
+def shown(name: str) -> str:
+    """A file or student name as the terminal and the log show it: a name with a control character (an escape
+    sequence that clears the instructor's screen, a newline that fakes a log line) is written as Python's
+    ascii() of it."""
+    return name if name.isprintable() else ascii(name)
+
+
 def stage(folder: Path, notebooks: list[str], target: Path) -> list[str]:
     """Copy what grading takes from a submission into target; return the names of everything dropped.
 
@@ -117,7 +124,7 @@ def stage(folder: Path, notebooks: list[str], target: Path) -> list[str]:
                 path.name != "timestamp.txt" or _valid_timestamp(path)):
             shutil.copyfile(path, target / path.name)
         else:
-            dropped.append(path.name + ("/" if path.is_dir() and not path.is_symlink() else ""))
+            dropped.append(shown(path.name) + ("/" if path.is_dir() and not path.is_symlink() else ""))
     return dropped
 
 
@@ -238,7 +245,7 @@ class Slot:
                 self.warm.ensure_running()
             except (RuntimeError, OSError) as error:
                 outcome = not_graded(root, student, assignment, f"the grader failed: {error}", 0.0)
-                print(f"{student}/{assignment}: {NOT_GRADED} ({outcome.reason})", flush=True)
+                print(f"{shown(student)}/{assignment}: {NOT_GRADED} ({outcome.reason})", flush=True)
                 return outcome
             env = self.warm.env()
         try:
@@ -315,8 +322,8 @@ def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch
     points, maximum, why = outcome.score, outcome.max_score, outcome.reason
     note = f" ({why})" if why else ""
     note += f" [dropped, not graded: {' '.join(dropped)[:200]}]" if dropped else ""
-    shown = f" {points}/{maximum}" if points is not None else ""
-    print(f"{student}/{assignment}: {status}{shown} in {outcome.seconds} s{note}", flush=True)
+    score_text = f" {points}/{maximum}" if points is not None else ""
+    print(f"{shown(student)}/{assignment}: {status}{score_text} in {outcome.seconds} s{note}", flush=True)
     return outcome
 
 
