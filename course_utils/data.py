@@ -23,26 +23,24 @@ SMOKE_SIZES = {"train": 64, "validation": 32, "test": 32}
 def _read_tsv(path: Path) -> dict[str, list]:
     """One GLUE MRPC TSV file (BOM, tabs, quotes kept as text) into columns."""
     if not path.is_file():
-        raise CourseError(f"{path} is missing. A MRPC folder needs {', '.join(TSV_FILES.values())} "
-                          "in GLUE format (header: Quality, #1 ID, #2 ID, #1 String, #2 String).")
+        raise CourseError(messages.text("data_tsv_missing", path=path, files=", ".join(TSV_FILES.values())))
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         missing = [c for c in TSV_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise CourseError(f"{path}: column {missing[0]!r} is missing (found {reader.fieldnames}). "
-                              "Use the GLUE MRPC header: Quality, #1 ID, #2 ID, #1 String, #2 String.")
+            raise CourseError(messages.text("data_tsv_column_missing", path=path, column=missing[0],
+                                            found=reader.fieldnames))
         rows = {"sentence1": [], "sentence2": [], "label": [], "idx": []}
         for line, record in enumerate(reader, start=2):
             label = (record["Quality"] or "").strip()
             if label not in ("0", "1"):
-                raise CourseError(f"{path}, line {line}: label {label!r} is not 0 or 1. "
-                                  "Fix that line (1 = equivalent, 0 = not equivalent).")
+                raise CourseError(messages.text("data_tsv_bad_label", path=path, line=line, label=label))
             rows["sentence1"].append(record["#1 String"] or "")
             rows["sentence2"].append(record["#2 String"] or "")
             rows["label"].append(int(label))
             rows["idx"].append(len(rows["idx"]))
     if not rows["label"]:
-        raise CourseError(f"{path} has a header but no rows. Put the split's sentence pairs in it.")
+        raise CourseError(messages.text("data_tsv_no_rows", path=path))
     return rows
 
 
@@ -52,8 +50,7 @@ def read_mrpc_folder(folder: str | os.PathLike):
 
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise CourseError(f"MRPC folder {folder} does not exist. Set COURSE_DATA_DIR (or data_dir=) to a "
-                          "folder with train.tsv, dev.tsv and test.tsv in GLUE MRPC format.")
+        raise CourseError(messages.text("data_folder_missing", folder=folder))
     return DatasetDict({split: Dataset.from_dict(_read_tsv(folder / name), features=mrpc_features())
                         for split, name in TSV_FILES.items()})
 
@@ -66,15 +63,15 @@ def check_pair_dataset(datasets, text_columns=("sentence1", "sentence2"), label_
     """
     for split, dataset in datasets.items():
         if len(dataset) == 0:
-            raise CourseError(f"Split {split!r} is empty. Every split needs at least one example.")
+            raise CourseError(messages.text("data_split_empty", split=split))
         for column in (*text_columns, label_column):
             if column not in dataset.column_names:
-                raise CourseError(f"Split {split!r} has no column {column!r} (it has {dataset.column_names}). "
-                                  f"Rename your columns with dataset.rename_column(old, {column!r}).")
+                raise CourseError(messages.text("data_split_no_column", split=split, column=column,
+                                                columns=dataset.column_names))
         bad = sorted({int(v) for v in dataset[label_column] if not (-1 <= int(v) < num_labels)})
         if bad:
-            raise CourseError(f"Split {split!r} has label {bad[0]}, outside 0..{num_labels - 1}. "
-                              f"Fix the labels or pass num_labels={max(bad) + 1} to the model.")
+            raise CourseError(messages.text("data_split_bad_label", split=split, label=bad[0], top=num_labels - 1,
+                                            n=max(bad) + 1))
     return datasets
 
 

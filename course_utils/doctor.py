@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import sys
+import unicodedata
 from importlib import metadata
 from pathlib import Path
 
@@ -27,25 +28,10 @@ def _version(name: str) -> str:
         return "-"
 
 
-# The texts of the rows below (the others live in messages.py).
-_TEXT = {
-    "lock": {"en": "Locked versions", "ko": "고정 버전"},
-    "lock_ok": {"en": "all {count} of {lock} installed", "ko": "{lock}의 {count}개 모두 설치됨"},
-    "lock_differ": {"en": "{n} of {count} differ from {lock}: {items}. Reinstall them: {fix}",
-                    "ko": "{count}개 중 {n}개가 {lock}와 다릅니다: {items}. 다시 설치하세요: {fix}"},
-    "lock_none": {"en": "no lock beside this install (installed as a package, e.g. on Colab)",
-                  "ko": "이 설치 옆에 고정 버전 파일이 없습니다(Colab처럼 패키지로 설치됨)"},
-    "sandbox": {"en": "Grading sandbox", "ko": "채점 샌드박스"},
-}
 # The set an install holds, from its stamp (Makefile): each set includes the ones before it.
 LOCKED_SETS = ("test", "grading", "lab")
 LOCK_DIR = Path(__file__).resolve().parents[1] / "requirements"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(?:\s*;\s*(.*))?$", re.M)
-
-
-def _say(key: str, **fields) -> str:
-    entry = _TEXT[key]
-    return entry.get(messages.get_language(), entry["en"]).format(**fields)
 
 
 def installed_set(prefix: Path | None = None) -> str:
@@ -57,7 +43,8 @@ def installed_set(prefix: Path | None = None) -> str:
 def lock_differences(lock: Path) -> tuple[int, list[str]]:
     """(pins that apply here, 'name installed (locked X)' for each that differs) for a lock file.
 
-    A local build label does not count (torch 2.13.0+cpu is the locked 2.13.0).
+    A local build label does not count (torch 2.13.0+cpu is the locked 2.13.0). The items are in the
+    learner's language (messages: doctor_lock_item).
     """
     from packaging.markers import Marker
 
@@ -68,7 +55,7 @@ def lock_differences(lock: Path) -> tuple[int, list[str]]:
         count += 1
         have = _version(name)
         if have.split("+")[0] != version:
-            differ.append(f"{name} {have} (locked {version})")
+            differ.append(messages.text("doctor_lock_item", name=name, have=have, version=version))
     return count, differ
 
 
@@ -76,14 +63,14 @@ def lock_row() -> str:
     name = installed_set()
     lock = LOCK_DIR / f"{name}.txt"
     if not lock.is_file():
-        return _say("lock_none")
+        return messages.text("doctor_lock_none")
     count, differ = lock_differences(lock)
     shown = f"requirements/{lock.name}"
     if not differ:
-        return _say("lock_ok", count=count, lock=shown)
+        return messages.text("doctor_lock_ok", count=count, lock=shown)
     fix = f"{Path(sys.executable)} {LOCK_DIR.parent / 'tools' / 'install.py'} {name}"
     items = ", ".join(differ[:5]) + (f" (+{len(differ) - 5})" if len(differ) > 5 else "")
-    return _say("lock_differ", n=len(differ), count=count, lock=shown, items=items, fix=fix)
+    return messages.text("doctor_lock_differ", n=len(differ), count=count, lock=shown, items=items, fix=fix)
 
 
 def grading_sandbox_status() -> tuple[bool, str]:
@@ -91,15 +78,14 @@ def grading_sandbox_status() -> tuple[bool, str]:
 
     The same check autograde runs (course_utils.grading.sandbox.preflight): bubblewrap with the
     course's namespaces, seccomp filter and limits starts an isolated Python that imports the
-    grading kernel.
+    grading kernel. The ready line is in the learner's language; a problem is preflight's own line.
     """
     from course_utils.grading.sandbox import preflight
 
     problem = preflight()
     if problem is not None:
         return False, problem
-    return True, ("the grading sandbox starts here (bubblewrap, nested namespaces for a world per kernel, no network, "
-                  "no new processes, the grading kernel)")
+    return True, messages.text("doctor_sandbox_ready")
 
 
 def find_local_mrpc() -> Path | None:
@@ -120,10 +106,10 @@ def report() -> list[tuple[str, str]]:
     env = describe()
     versions = f"Python {platform.python_version()}, " + ", ".join(f"{p} {_version(p)}" for p in PACKAGES)
     support = precision_support(env.device)
-    precision = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in support.items())
+    precision = ", ".join(f"{k} {t('doctor_supported' if v else 'doctor_unsupported')}" for k, v in support.items())
     rows = [
         (t("doctor_versions"), versions),
-        (_say("lock"), lock_row()),
+        (t("doctor_lock"), lock_row()),
         (t("doctor_device"), f"{env.device} ({env.device_name})"),
         (t("doctor_precision"), f"{precision}. {precision_advice(env.device, env.device_name)}"),
         (t("doctor_hub"), t("doctor_reachable") if env.hub_online else t("doctor_unreachable", why=hub_status_reason())),
@@ -141,17 +127,22 @@ def report() -> list[tuple[str, str]]:
     else:
         rows.append((t("doctor_data"), t("doctor_data_missing")))
     rows.append((t("doctor_smoke"), t("smoke_on" if env.smoke else "smoke_off")))
-    rows.append(("make bench", t("doctor_gpu_bench" if env.has_gpu else "doctor_no_gpu_bench")))
-    rows.append((_say("sandbox"), grading_sandbox_status()[1]))
+    rows.append((t("doctor_bench"), t("doctor_gpu_bench" if env.has_gpu else "doctor_no_gpu_bench")))
+    rows.append((t("doctor_sandbox"), grading_sandbox_status()[1]))
     return rows
+
+
+def _columns(text: str) -> int:
+    """Terminal columns of ``text``: a Hangul syllable (a wide character) takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def main() -> int:
     print(messages.text("doctor_title"))
     rows = report()
-    width = max(len(label) for label, _ in rows)
+    width = max(_columns(label) for label, _ in rows)
     for label, value in rows:
-        print(f"  {label:<{width}}  {value}")
+        print(f"  {label}{' ' * (width - _columns(label))}  {value}")
     return 0
 
 

@@ -38,6 +38,18 @@ class CourseEnvironment:
     def has_gpu(self) -> bool:
         return self.device == "cuda"
 
+    @property
+    def cpu_bf16(self) -> bool:
+        """Training on a CPU with native bf16 instructions: the lessons' one visible change to the Trainer's defaults.
+
+        Lessons pass ``bf16=env.cpu_bf16, use_cpu=env.cpu_bf16`` (TrainingArguments accepts bf16 on a machine without
+        a GPU only with use_cpu=True). Both are False elsewhere, which is the Trainer's default (fp32); lesson 4
+        teaches fp16/bf16 on a GPU.
+        """
+        from .precision import cpu_bf16_supported
+
+        return self.device == "cpu" and cpu_bf16_supported()
+
 
 def in_colab() -> bool:
     """True inside Google Colab (lesson set-up cells)."""

@@ -208,7 +208,7 @@ def check_best_epoch(function, log_history) -> bool:
             direction = ("higher is better" if greater else "lower is better")
             return _say(False, f"wrong epoch for {metric} ({direction}); skip the log rows that lack {metric}.",
                         f"{metric}의 에폭이 틀렸습니다({'높을수록' if greater else '낮을수록'} 좋습니다). "
-                        f"{metric}이 없는 로그 행은 건너뛰세요.")
+                        f"{metric} 값이 없는 로그 행은 건너뛰세요.")
     return _say(True, "the best epoch for a loss and for F1, also on the overfitting run's log.",
                 "손실과 F1 모두, 과적합 실행의 로그에서도 가장 좋은 에폭을 찾았습니다.")
 
@@ -235,7 +235,7 @@ def check_best_model_args(training_args, metric: str = "eval_loss", greater_is_b
                            f"would overwrite or delete that run's checkpoints (`save_total_limit` counts every "
                            f"`checkpoint-*` folder it finds). Give this run a folder of its own (the first argument "
                            f"of TrainingArguments).",
-                    f"출력 폴더 {str(folder)!r}는 이 강의의 앞선 훈련이 쓴 폴더입니다. 여기서 훈련하면 그 훈련의 "
+                    f"출력 폴더({str(folder)!r})는 이 강의의 앞선 훈련이 쓴 폴더입니다. 여기서 훈련하면 그 훈련의 "
                     f"체크포인트를 덮어쓰거나 지웁니다(`save_total_limit`는 폴더에 있는 `checkpoint-*` 폴더를 모두 "
                     f"셉니다). 이 훈련에는 전용 폴더를 주세요(TrainingArguments의 첫 번째 인수).")
     if not args.load_best_model_at_end:
@@ -244,7 +244,7 @@ def check_best_model_args(training_args, metric: str = "eval_loss", greater_is_b
     bare = lambda name: (name or "").removeprefix("eval_")  # noqa: E731 - the Trainer adds "eval_" itself
     if bare(args.metric_for_best_model) != bare(metric):
         return _say(False, f"`metric_for_best_model` watches {args.metric_for_best_model!r}, not the metric asked for.",
-                    f"`metric_for_best_model`이 요청한 메트릭이 아니라 {args.metric_for_best_model!r}을 지켜봅니다.")
+                    f"`metric_for_best_model`이 지켜보는 메트릭({args.metric_for_best_model!r})은 요청한 메트릭이 아닙니다.")
     if args.greater_is_better is not greater_is_better:
         return _say(False, "check which direction is better for this metric (`greater_is_better`).",
                     "이 메트릭은 어느 쪽이 좋은지 확인하세요(`greater_is_better`).")
@@ -293,7 +293,7 @@ def check_label_pairs(label_pairs, classifier, model, tokenizer) -> bool:
     if sorted(map(str, given)) != sorted(map(str, _TEST_PAIRS)):
         return _say(False, 'the pipeline did not receive the pairs as pairs; pass each one as '
                            '{"text": ..., "text_pair": ...}.',
-                    '파이프라인이 문장 쌍을 받지 못했습니다. 각 쌍을 {"text": ..., "text_pair": ...}로 넘기세요.')
+                    '파이프라인이 문장 쌍을 받지 못했습니다. 각 쌍을 {"text": ..., "text_pair": ...} 형태로 넘기세요.')
     if not isinstance(got, list) or not all(isinstance(label, str) for label in got):
         return _say(False, "return a list of label names (strings), one per pair.",
                     "레이블 이름(문자열)의 리스트를 돌려주세요.")
@@ -326,6 +326,6 @@ def check_fourth_class(csv_path, model) -> bool:
     trained = sorted(model.config.id2label.values())
     if trained != sorted(counts):
         return _say(False, f"the model knows {trained}, not the CSV's labels; rerun from writing the CSV to training.",
-                    f"모델의 레이블 {trained}이(가) CSV의 레이블과 다릅니다. CSV를 쓴 셀부터 훈련까지 다시 실행하세요.")
+                    f"모델이 아는 레이블({trained})이 CSV의 레이블과 다릅니다. CSV를 쓴 셀부터 훈련까지 다시 실행하세요.")
     return _say(True, f"the model was fine-tuned on {len(counts)} labels; try the pipeline on a message of the new one.",
                 f"레이블 {len(counts)}개로 미세 조정한 모델입니다. 새 레이블의 메시지로 파이프라인을 시험해 보세요.")

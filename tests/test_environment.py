@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -137,3 +138,64 @@ def test_doctor_reports_everything_it_promises(lang, title, shared_mrpc):
     assert out.startswith(title)
     for needle in ("torch ", "transformers ", "fp16", "bf16", "Hugging Face Hub", "sha256", "3668", "make bench"):
         assert needle in out, needle
+    if lang == "ko":  # every label and value a learner reads is Korean (versions and paths aside)
+        for needle in ("버전", "고정 버전", "장치", "혼합 정밀도", "오프라인 가중치", "로컬 MRPC", "크기 모드",
+                       "채점 샌드박스"):
+            assert needle in out, needle
+        assert re.search(r"fp16 (지원|지원 안 함), bf16 (지원|지원 안 함)\.", out), out
+        assert not re.search(r"\b(fp16|bf16) (yes|no)\b", out) and " installed" not in out, out
+
+
+# Korean: no particle guessed after a value; make doctor in Korean ------------------------------------------------
+
+PARTICLE_AFTER_VALUE = re.compile(r"\}(이|가|을|를|은|는|으로|로|과|와)\b"
+                                  r"|\}\([가-힣]\)|\}(이)?라는")  # also "{x}(으)로" and "{x}라는"
+# Keys whose particle after a placeholder is proved right for every value it can take: none so far.
+PARTICLE_PROVED = {}
+
+
+def test_no_korean_message_guesses_a_particle_after_a_value():
+    """"{n}이" is right for 3 (삼이) and wrong for 2 (이이): a particle after a value depends on how the value is
+    read, so the Korean texts put a noun, a colon or 입니다 there instead (은(는), 이(가) included)."""
+    bad = {key: entry["ko"] for key, entry in messages.MESSAGES.items()
+           if PARTICLE_AFTER_VALUE.search(entry["ko"]) and key not in PARTICLE_PROVED}
+    assert not bad, bad
+
+
+def test_the_particle_check_catches_what_it_should():
+    for text in ("{effective}이 아닙니다", "{name}은(는) 지원합니다", "{qid!r}를 쓰세요", "{backup}(으)로",
+                 "{path}으로", "{a}와 {b}", "{qid!r}라는 문제"):
+        assert PARTICLE_AFTER_VALUE.search(text), text
+    for text in ("{n}개가", "{k}가지", "{path}에서", "{n}입니다", "{lock}의 버전", "폴더({want!r})가",
+                 "{name}(COURSE_CHECKPOINT에서 지정)"):
+        assert not PARTICLE_AFTER_VALUE.search(text), text
+
+
+def test_korean_messages_use_the_glossary():
+    """The lessons say 허브 in Korean prose (the Hub's proper name, "Hugging Face Hub", stays as a label), and
+    작업 is only a task (glossary), never a process or job."""
+    for key, entry in messages.MESSAGES.items():
+        ko = entry["ko"]
+        assert "작업" not in ko, key
+        assert "Hub" not in ko.replace("Hugging Face Hub", ""), key
+        assert "데이터 세트" not in ko and "체크 포인트" not in ko, key
+
+
+def test_doctor_rows_in_korean(monkeypatch, tmp_path):
+    from course_utils import doctor
+
+    monkeypatch.setenv("COURSE_LANG", "ko")
+    lock = tmp_path / "lock.txt"
+    lock.write_text("no-such-dist-here==1.0\n", encoding="utf-8")
+    assert doctor.lock_differences(lock) == (1, ["no-such-dist-here - (고정 버전 1.0)"])
+    monkeypatch.setattr(doctor, "LOCK_DIR", tmp_path)  # no lock beside this install
+    assert doctor.lock_row() == "이 설치본에는 고정 버전 파일이 함께 있지 않습니다(Colab처럼 패키지로 설치한 경우)"
+    (tmp_path / f"{doctor.installed_set()}.txt").write_text("no-such-dist-here==1.0\n", encoding="utf-8")
+    assert doctor.lock_row().startswith("1개 중 1개가 requirements/")
+    (tmp_path / f"{doctor.installed_set()}.txt").write_text("", encoding="utf-8")
+    assert doctor.lock_row() == f"requirements/{doctor.installed_set()}.txt에 고정된 버전 0개가 모두 설치됨"
+    import course_utils.grading.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "preflight", lambda: None)
+    assert doctor.grading_sandbox_status() == (True, messages.text("doctor_sandbox_ready", lang="ko"))
+    assert doctor.grading_sandbox_status()[1].startswith("이 컴퓨터에서 채점 샌드박스가 시작됩니다")

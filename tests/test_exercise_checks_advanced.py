@@ -202,3 +202,37 @@ def test_fourth_class(tmp_path, capsys):
     assert checks.check_fourth_class(path, model) is False and "rerun from writing" in capsys.readouterr().out
     model.config.id2label[3] = "returns"
     assert checks.check_fourth_class(path, model) is True
+
+
+def test_korean_messages_name_the_value_without_a_particle_after_it(tmp_path, capsys):
+    import csv
+
+    messages.set_language("ko")
+    assert checks.check_best_model_args(args(output_dir="curves_trainer")) is False
+    out = capsys.readouterr().out
+    assert "출력 폴더('curves_trainer')는 이 강의의 앞선 훈련이 쓴 폴더입니다" in out, out
+
+    other_metric = args(output_dir=str(tmp_path / "mine"), load_best_model_at_end=True, metric_for_best_model="f1")
+    assert checks.check_best_model_args(other_metric) is False
+    out = capsys.readouterr().out
+    assert "`metric_for_best_model`이 지켜보는 메트릭('f1')은 요청한 메트릭이 아닙니다" in out, out
+
+    log = [{"eval_loss": 0.5, "epoch": 1.0}, {"eval_loss": 0.4, "epoch": 2.0}]
+    assert checks.check_best_epoch(lambda history, metric, greater: -1, log) is False
+    out = capsys.readouterr().out
+    assert "eval_loss 값이 없는 로그 행은 건너뛰세요" in out, out
+
+    assert checks.check_label_pairs(lambda classifier, pairs: [classifier(list(p))[0] for p in pairs],
+                                    lambda inputs, **k: ["x"], None, None) is False
+    out = capsys.readouterr().out
+    assert '{"text": ..., "text_pair": ...} 형태로 넘기세요' in out, out
+
+    path = tmp_path / "support.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows([f"message {i}", label] for label in ("a", "b", "c", "d") for i in range(12))
+    model = SimpleNamespace(config=SimpleNamespace(id2label={0: "a", 1: "b", 2: "c"}))
+    assert checks.check_fourth_class(path, model) is False
+    out = capsys.readouterr().out
+    assert "✗ 아직입니다: 모델이 아는 레이블(['a', 'b', 'c'])이 CSV의 레이블과 다릅니다" in out, out

@@ -105,3 +105,81 @@ def test_verdict_speaks_the_learner_language():
         assert repr(exercises.check_f1_from_counts(lambda tp, fp, fn: None)).startswith("✗ 아직입니다")
     finally:
         messages.set_language(None)
+
+
+# Korean: every "not yet" of lessons 1-3 in the learner's language, with no particle guessed for a value ----------
+
+PARTICLE_AFTER_VALUE = r"\}(이|가|을|를|은|는|으로|로|과|와)\b"  # a particle right after a {placeholder}
+
+
+def _korean_texts(module):
+    """(line, text after a placeholder) for every string of ``module``'s source that holds Hangul: a template's
+    whole text, or, in an f-string, what follows each replacement field (prefixed with "}")."""
+    import ast
+    import inspect
+    import re
+
+    hangul = re.compile("[가-힣]")
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.JoinedStr):
+            for before, after in zip(node.values, node.values[1:]):
+                if isinstance(before, ast.FormattedValue) and isinstance(after, ast.Constant) \
+                        and hangul.search(after.value):
+                    yield node.lineno, "}" + after.value
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and hangul.search(node.value):
+            yield node.lineno, node.value
+
+
+@pytest.mark.parametrize("module_name", ["exercises", "exercise_checks_advanced"])
+def test_no_korean_particle_is_guessed_after_a_value(module_name):
+    """"32이" or "f1는": a particle after a value depends on how the value is read, so the self-checks
+    write their sentences with none there (a noun in between, a colon, or 입니다)."""
+    import importlib
+    import re
+
+    module = importlib.import_module(f"course_utils.{module_name}")
+    bad = [(line, text) for line, text in _korean_texts(module) if re.search(PARTICLE_AFTER_VALUE, text)]
+    assert not bad, bad
+
+
+def test_korean_not_yet_of_lessons_1_to_3(tmp_path, monkeypatch):
+    from transformers import TrainingArguments
+
+    monkeypatch.chdir(tmp_path)
+    messages.set_language("ko")
+    try:
+        elsewhere = TrainingArguments("elsewhere", num_train_epochs=2, per_device_train_batch_size=16,
+                                      learning_rate=3e-5, logging_steps=10, save_strategy="no")
+        why = exercises.check_training_args(elsewhere).why
+        assert "전용 폴더('test-trainer-exercise')가 아니라 'elsewhere'에 저장됩니다" in why, why
+
+        assert "NoneType 타입이 아니라 딕셔너리" in exercises.check_compute_metrics(lambda p: None).why
+        why = exercises.check_compute_metrics(lambda p: {"accuracy": 0.5}).why
+        assert "딕셔너리에 없는 키가 있습니다: ['f1', 'positive_rate']" in why, why
+        why = exercises.check_compute_metrics(lambda p: {"accuracy": "high", "f1": 0.5, "positive_rate": 0.5}).why
+        assert "accuracy 값은 Trainer가 기록할 수 있는 숫자여야 합니다(str 타입은 안 됩니다)" in why, why
+        why = exercises.check_compute_metrics(lambda p: {"accuracy": 0.0, "f1": 0.0, "positive_rate": 0.0}).why
+        assert why.startswith("시험용 배치에서 accuracy 값이 0.000입니다(맞는 값: "), why
+
+        assert "str 타입이 아니라 숫자를 돌려주세요" in exercises.check_f1_from_counts(lambda tp, fp, fn: "x").why
+        why = exercises.check_f1_from_counts(lambda tp, fp, fn: 0.5).why
+        assert "tp=255, fp=57, fn=24에서 나온 값이 0.5000입니다" in why, why
+        verdict = repr(exercises.check_f1_from_counts(lambda tp, fp, fn: 0.5))
+        assert verdict.startswith("✗ 아직입니다: ")
+    finally:
+        messages.set_language(None)
+
+
+def test_korean_sentence_b_messages(tokenizer):
+    messages.set_language("ko")
+    try:
+        why = exercises.check_sentence_b_tokens(lambda enc: enc["input_ids"], tokenizer, PAIRS).why
+        assert "토큰을 int 타입이 아니라 문자열로 돌려주세요" in why, why
+        with_sep = lambda enc: tokenizer.convert_ids_to_tokens(  # noqa: E731
+            [i for i, t in zip(enc["input_ids"], enc["token_type_ids"]) if t == 1])
+        why = exercises.check_sentence_b_tokens(with_sep, tokenizer, PAIRS).why
+        assert "특수 토큰(['[SEP]'])은 문장 B에 속하지 않습니다" in why, why
+        assert repr(exercises.check_sentence_b_tokens(_sentence_b_right(tokenizer), tokenizer, PAIRS)) \
+            .startswith("✓ 정답입니다: ")
+    finally:
+        messages.set_language(None)

@@ -26,7 +26,16 @@ REQUIRED = {
         {"accepts": "transformers.TrainingArguments", "parameter": "gradient_accumulation_steps"},
         {"rejects": "transformers.TrainingArguments", "parameter": "save_gradients"},
         {"rejects": "transformers.TrainingArguments", "parameter": "gradient_clipping"},
+        # lesson 4: as it comes, nobody divides the micro-batch losses (4 times too large); with the fix, the Trainer does
+        {"computes": "course_utils.quiz.facts.accumulated_loss_ratio", "args": {"accumulation": 4}, "equals": 4},
+        {"computes": "course_utils.quiz.facts.accumulated_loss_ratio", "args": {"accumulation": 4, "trainer_divides": True},
+         "equals": 1},
     ],
+    "trainer.train_logs": [
+        {"computes": "course_utils.quiz.facts.trainer_max_steps", "args": {"n_examples": 3668, "batch": 8, "epochs": 3},
+         "equals": 1377},
+    ],
+    "loop.step_order": [{"default": "torch.optim.Optimizer.zero_grad", "parameter": "set_to_none", "value": True}],
     "trainer.fp16": [{"accepts": "transformers.TrainingArguments", "parameter": "fp16"}],
     "loop.adamw": [{"exists": "torch.optim.AdamW"}, {"absent": "transformers.AdamW"}],
 }
@@ -61,6 +70,17 @@ def test_a_computed_key_that_drifts_is_caught():
                  params={"batch": [8], "epochs": [3]}, explain={"en": "x", "ko": "x"})
     claim = {"computes": "course_utils.quiz.facts.dataloader_length", "args": {"n_examples": "n", "batch": "batch"}}
     assert "= 459 here, the quiz's key is 1375.5" in check_claim(claim, q)  # no ceil, times epochs: wrong key
+
+
+def test_a_number_an_explanation_states_is_checked_too():
+    """A choice question may carry a 'computes' claim with a literal number (what its explanation says)."""
+    from course_utils.quiz.bank import Question
+
+    q = Question("demo.loop", "01_demo", {"en": "x", "ko": "x"}, (), False)
+    claim = {"computes": "course_utils.quiz.facts.dataloader_length", "args": {"n_examples": 3668, "batch": 8}}
+    assert check_claim({**claim, "equals": 459}, q) is None
+    assert "= 459 here, the quiz says 458" in check_claim({**claim, "equals": 458}, q)
+    assert "number question" in check_claim(claim, q)  # no number to compare with
 
 
 def test_the_taught_api_facts_are_declared(bank):

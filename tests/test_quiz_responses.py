@@ -49,6 +49,22 @@ def test_answer_saves_at_once_and_prints_feedback(in_tmp, capsys):
     assert data["format"] == responses.FORMAT and data["answers"]["trainer.eval_strategy"]["attempts"] == 2
 
 
+def test_korean_feedback_is_plain_hamnida_style(in_tmp, capsys, monkeypatch):
+    """Issue 22: the same register as the lessons' self-checks (✓ 정답입니다 / ✗ 아직입니다), not 아쉽네요."""
+    from course_utils.quiz.widgets import UI
+
+    monkeypatch.setenv("COURSE_LANG", "ko")
+    quiz.answer("trainer.eval_strategy", _letter("trainer.eval_strategy", "`do_eval`"))
+    out = capsys.readouterr().out
+    assert "✗ 아직입니다. 다시 해 보세요." in out and "아쉽" not in out
+    quiz.answer("trainer.optimizer_steps", "1")
+    assert "✗ 아직입니다. 다시 해 보세요." in capsys.readouterr().out
+    quiz.answer("trainer.eval_strategy", _letter("trainer.eval_strategy"))
+    assert "✓ 정답입니다." in capsys.readouterr().out
+    for key, text in UI["ko"].items():
+        assert "아쉽" not in text and "네요" not in text, (key, text)
+
+
 @pytest.mark.parametrize("qid, letters, message", [
     ("trainer.eval_strategy", "e", "'e' is not a choice of 'trainer.eval_strategy': use one of a, b, c, d."),
     ("trainer.eval_strategy", "a,b", "'trainer.eval_strategy' has one answer"),

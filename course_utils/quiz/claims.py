@@ -17,7 +17,7 @@ FORMS = {
     "default": {"parameter", "value"},  # ... whose default equals value
     "exists": set(),  # the dotted name resolves
     "absent": set(),  # the dotted name does not resolve
-    "computes": set(),  # number questions: the function, called with args, gives the key (or a fact)
+    "computes": set(),  # the function, called with args, gives the key of a number question (or a fact, or a number)
 }
 OPTIONAL = {"computes": {"args", "equals"}}
 
@@ -66,14 +66,16 @@ def _computes(claim: dict, question) -> str | None:
     """Call the function for every parameter value the claim uses; compare with the key (or a fact/number)."""
     import itertools
 
-    if question is None or not getattr(question, "numeric", False):
-        return "a 'computes' claim belongs to a number question."
+    equals = claim.get("equals", "answer")
+    literal = isinstance(equals, (int, float)) and not isinstance(equals, bool)
+    if question is None or not (getattr(question, "numeric", False) or literal):
+        # A choice question has no key to recompute: its explanation states a number (equals: 4).
+        return "a 'computes' claim belongs to a number question, or gives the number an explanation states (equals: 4)."
     try:
         function = resolve(claim["computes"])
     except (ImportError, AttributeError) as exc:
         return f"{claim['computes']} does not resolve ({exc})."
     args = claim.get("args") or {}
-    equals = claim.get("equals", "answer")
     used = [n for n in question.params if n in args.values() or equals == "answer"]
     for combo in itertools.product(*(question.params[n] for n in used)):
         values = {**question.facts, **question.default_params(), **dict(zip(used, combo))}
@@ -89,7 +91,8 @@ def _computes(claim: dict, question) -> str | None:
             want = values[equals] if isinstance(equals, str) else float(equals)
             ok = abs(got - want) <= 1e-9 * max(1.0, abs(want))
         if not ok:
-            return f"{claim['computes']}({call}) = {got:g} here, the quiz's key is {want:g}."
+            said = "the quiz says" if literal else "the quiz's key is"
+            return f"{claim['computes']}({call}) = {got:g} here, {said} {want:g}."
     return None
 
 

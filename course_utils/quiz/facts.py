@@ -139,3 +139,39 @@ def always_one_f1(split: str) -> float:
 
     labels = list(_mrpc_labels(split))
     return float(f1_score(labels, [1] * len(labels)))
+
+
+def accumulated_loss_ratio(accumulation: int, trainer_divides: bool = False) -> float:
+    """Logged training loss of one optimizer step over 16 examples in micro-batches of 16 / ``accumulation``,
+    divided by that of one batch of 16, for a (tiny, random) ``BertForSequenceClassification``.
+
+    1.0 when each micro-batch loss is divided by the accumulation steps (the same update as batch 16);
+    ``accumulation`` when nobody divides it (lesson 4: the Trainer hands the division to a model whose
+    ``forward`` takes ``**kwargs``, and this model ignores ``num_items_in_batch``). ``trainer_divides=True``
+    sets ``model.accepts_loss_kwargs = False``, lesson 4's fix, so the Trainer divides by itself.
+    """
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+
+    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=32, num_labels=2,
+                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    generator = torch.Generator().manual_seed(0)
+    data = [{"input_ids": torch.randint(5, 64, (12,), generator=generator), "labels": torch.tensor(i % 2)}
+            for i in range(16)]
+
+    def logged_loss(batch: int, steps: int) -> float:
+        torch.manual_seed(0)
+        model = BertForSequenceClassification(config)
+        if trainer_divides:
+            model.accepts_loss_kwargs = False
+        args = TrainingArguments(tempfile.mkdtemp(prefix="quiz-facts-"), use_cpu=True, report_to=[],
+                                 save_strategy="no", disable_tqdm=True, per_device_train_batch_size=batch,
+                                 gradient_accumulation_steps=steps, max_steps=1, logging_steps=1,
+                                 learning_rate=0.0, optim="sgd", max_grad_norm=0)
+        trainer = Trainer(model=model, args=args, train_dataset=data)
+        trainer.train()
+        return trainer.state.log_history[0]["loss"]
+
+    steps = int(accumulation)
+    return round(logged_loss(16 // steps, steps) / logged_loss(16, 1), 2)
