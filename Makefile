@@ -59,8 +59,11 @@ $(TEST_STAMP): $(LOCK_DIR)/test.txt pyproject.toml | $(PY)
 
 install: $(LAB_STAMP)
 
+# tools/lab.py: jupyter lab on notebooks/ (COURSE_LANG=ko: notebooks/ko, another language: notebooks/en); as root,
+# one line first says how to go on. LAB_ARGS goes to jupyter lab as it is: make lab LAB_ARGS=--allow-root.
+LAB_ARGS ?=
 lab: $(LAB_STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) tools/lab.py $(LAB_ARGS)
 
 # system-check first: it names a missing Debian package before anything is installed or run.
 # Two pytest commands: everything but the site on TEST_WORKERS xdist workers (--dist loadfile keeps each

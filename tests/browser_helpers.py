@@ -45,6 +45,12 @@ UI_S = 90  # page load, widget rendering
 FEEDBACK_S = 30  # a click reaching the kernel and the answer coming back
 POLL_S = 0.2
 
+# JupyterLab's toast on a first visit when fetchNews is "none" (@jupyterlab/apputils-extension:announcements); the
+# course turns it off in the environment's settings overrides (tools/install.py). Notebook 7 never asks.
+NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
+# The announcements plugin reads this config section, then asks at once if fetchNews is "none".
+ANNOUNCEMENTS_CONFIG = "api/config/jupyterlabapputilsextensionannouncements"
+
 UIS = {
     # ui: (python -m <module>, URL of a notebook)
     "lab": ("jupyterlab", "lab/tree/{path}"),
@@ -138,10 +144,8 @@ class JupyterServer:
         module, _ = UIS[self.ui]
         for sub in ("config", "data", "runtime"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
-        # The browser must not ask about Jupyter news (a toast over the page).
-        settings = self.home / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-        settings.mkdir(parents=True, exist_ok=True)
-        (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+        # No user settings of its own: the news question is off in the environment's overrides, as a learner has it
+        # (tools/install.py; tests/test_browser.py checks that no news toast shows).
         env = dict(os.environ if self.env is None else self.env)
         env.update(
             JUPYTER_CONFIG_DIR=str(self.home / "config"),
@@ -261,6 +265,22 @@ class NotebookPage:
 
     def __init__(self, page, server: JupyterServer, path: str):
         self.page, self.server, self.path = page, server, path
+        self.announcements_read = False  # JupyterLab's announcements plugin has read its config (see NEWS_QUESTION)
+        page.on("response", self._on_response)
+
+    def _on_response(self, response) -> None:
+        if ANNOUNCEMENTS_CONFIG in response.url and response.ok:
+            self.announcements_read = True
+
+    def expect_no_news_question(self) -> None:
+        """No "get notified about official Jupyter news?" toast. In JupyterLab, only once its announcements plugin
+        has read its config (it asks right after, when fetchNews is "none"): before that, no toast proves nothing."""
+        from playwright.sync_api import expect
+
+        if self.server.ui == "lab":
+            wait_until(lambda: self.announcements_read, UI_S, f"JupyterLab to read {ANNOUNCEMENTS_CONFIG}")
+        expect(self.page.get_by_text(NEWS_QUESTION), "JupyterLab asks about Jupyter news: the environment's "
+               "settings overrides (tools/install.py) do not set fetchNews to \"false\"").to_have_count(0)
 
     def open(self) -> "NotebookPage":
         self.page.goto(self.server.url(self.path), timeout=UI_S * 1000)

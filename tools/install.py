@@ -16,10 +16,20 @@ faster than pip, README "What gets installed"), told where pip looks (pip's
 find-links and indexes from pip.conf and PIP_* variables), so a classroom
 mirror set up for pip still applies. COURSE_INSTALLER=pip uses pip alone; so
 does a machine where uv cannot be installed (one line says so).
+
+Then the learner's JupyterLab settings go into the environment's settings
+overrides, <prefix>/share/jupyter/lab/settings/overrides.json (defaults of
+this JupyterLab and Notebook 7, below what a person sets in the Settings
+editor; nothing in the user's home): no "Would you like to get notified about
+official Jupyter news?" pop-up over the lesson. An existing overrides.json is
+merged, not replaced: a setting it already holds stays as it is.
+    .venv/bin/python tools/install.py lab-settings    only that step (tools/lab.py runs it)
+
 Stdlib only: it runs before anything else is installed.
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -33,6 +43,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LOCK_DIR = ROOT / "requirements"
 AUDIENCES = ("lab", "grading", "test")
+# JupyterLab settings overrides: {plugin id: {setting: value}} (keys from the installed JupyterLab's schemas,
+# <prefix>/share/jupyter/lab/schemas/@jupyterlab/apputils-extension/notification.json; tests/test_lab.py checks them).
+LAB_OVERRIDES = {
+    # "none" (the default) asks every new learner about Jupyter news in a toast; "false" never fetches news and never
+    # asks (checkForUpdates needs fetchNews "true", so it is off too).
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
+}
 CPU_INDEX = os.environ.get("COURSE_TORCH_CPU_INDEX", "https://download.pytorch.org/whl/cpu")
 PROBE_SECONDS = 5
 UV_VERSION = "0.13.9"
@@ -138,6 +155,34 @@ class Installer:
         subprocess.run(cmd, check=True)
 
 
+def lab_overrides_path(prefix: str | Path) -> Path:
+    """Where JupyterLab (and Notebook 7) of the environment at ``prefix`` read their settings overrides."""
+    return Path(prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+
+
+def write_lab_settings(prefix: str | Path | None = None) -> Path | None:
+    """Merge LAB_OVERRIDES into the environment's overrides.json; returns its path (None: left alone, one line says
+    why). A setting the file already holds is kept; the file is rewritten only when something was added."""
+    path = lab_overrides_path(sys.prefix if prefix is None else prefix)
+    try:
+        current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        current = exc
+    if not isinstance(current, dict) or any(not isinstance(current.get(p, {}), dict) for p in LAB_OVERRIDES):
+        why = current if isinstance(current, Exception) else "not a JSON object of {plugin: {setting: value}}"
+        print(f"JupyterLab settings: {path} left as it is ({why}); Jupyter may ask about its news.", flush=True)
+        return None
+    merged = dict(current)
+    for plugin, settings in LAB_OVERRIDES.items():
+        merged[plugin] = {**settings, **current.get(plugin, {})}
+    if merged != current:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)  # a JupyterLab starting meanwhile reads the old file or the new one, never half of it
+    return path
+
+
 def install(audience: str) -> None:
     lock = LOCK_DIR / f"{audience}.txt"
     installer = Installer()
@@ -153,11 +198,14 @@ def install(audience: str) -> None:
     installer.install("-r", str(lock))
     # The course package itself, editable, and nothing the lock did not decide.
     installer.install("--no-deps", "-e", str(ROOT))
+    write_lab_settings()
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["lab-settings"]:
+        return 0 if write_lab_settings() else 1
     if len(argv) != 1 or argv[0] not in AUDIENCES:
-        print(f"usage: python tools/install.py {{{'|'.join(AUDIENCES)}}}", file=sys.stderr)
+        print(f"usage: python tools/install.py {{{'|'.join(AUDIENCES)}|lab-settings}}", file=sys.stderr)
         return 2
     if sys.version_info < (3, 11):
         print(f"The course needs Python 3.11 or newer; {sys.executable} is {platform.python_version()}. "
