@@ -31,7 +31,7 @@ def check_effective_batch(training_args, target: int = 32, devices: int = 2, fit
     effective = batch * steps * devices
     if effective != target:
         return _say(False, f"{batch} x {steps} x {devices} devices = {effective}, not {target}.",
-                    f"{batch} x {steps} x 장치 {devices}개 = {effective}개이지 {target}개가 아닙니다.")
+                    f"{batch} x {steps} x 장치 {devices}개 = {effective}개입니다. {target}개가 되어야 합니다.")
     # Any split with the right product is the same update; the fastest fills each device: the largest
     # per-device batch that fits and divides the per-device share, so the fewest accumulation passes.
     fullest = max(b for b in range(1, fits + 1) if (target // devices) % b == 0)
@@ -54,14 +54,14 @@ def check_constant_with_warmup(rates, learning_rate: float = 2e-5, steps: int = 
     rates = [float(r) for r in rates]
     if len(rates) != steps:
         return _say(False, f"{len(rates)} learning rates, one per step of {steps} expected.",
-                    f"학습률이 {len(rates)}개입니다. 스텝 {steps}개마다 하나씩이어야 합니다.")
+                    f"학습률이 {len(rates)}개입니다. 스텝마다 하나씩, 모두 {steps}개여야 합니다.")
     if rates[0] != 0.0:
         return _say(False, "a warmup starts from 0.", "워밍업은 0에서 시작합니다.")
     rising = all(a < b for a, b in zip(rates[:warmup], rates[1:warmup + 1]))
     flat = all(math.isclose(r, learning_rate, rel_tol=1e-6) for r in rates[warmup:])
     if not rising:
         return _say(False, f"the first {warmup} steps should climb step by step.",
-                    f"처음 {warmup}스텝 동안 학습률이 한 스텝씩 올라가야 합니다.")
+                    f"처음 {warmup} 스텝 동안 학습률이 스텝마다 올라가야 합니다.")
     if not flat:
         return _say(False, f"after the warmup the rate should stay at {learning_rate} to the end.",
                     f"워밍업 뒤에는 끝까지 {learning_rate}에 머물러야 합니다.")
@@ -178,7 +178,7 @@ def check_launch_prediction(prediction, n_train: int, batch_size: int = 8, proce
                       "두 번 보는 예제 수가 다릅니다. 데이터 앞부분으로 채우는 것은 모자란 마지막 배치뿐입니다(배치를 하나 덜 "
                       "받은 프로세스는 거기서 배치 하나를 통째로 받습니다). 가득 찬 배치는 아무것도 반복하지 않습니다"))
     if wrong:
-        return _say(False, "; ".join(en for en, _ in wrong) + ".", "; ".join(ko for _, ko in wrong) + ".")
+        return _say(False, "; ".join(en for en, _ in wrong) + ".", ". ".join(ko for _, ko in wrong) + ".")
     return _say(True, f"{per_process} batches per process, {repeated} examples seen twice.",
                 f"프로세스마다 {per_process}배치, 두 번 보는 예제 {repeated}개입니다.")
 
@@ -247,7 +247,7 @@ def check_best_model_args(training_args, metric: str = "eval_loss", greater_is_b
                     f"`metric_for_best_model`이 지켜보는 메트릭({args.metric_for_best_model!r})은 요청한 메트릭이 아닙니다.")
     if args.greater_is_better is not greater_is_better:
         return _say(False, "check which direction is better for this metric (`greater_is_better`).",
-                    "이 메트릭은 어느 쪽이 좋은지 확인하세요(`greater_is_better`).")
+                    "이 메트릭은 클수록 좋은지 작을수록 좋은지 확인하세요(`greater_is_better`).")
     strategy = lambda value: getattr(value, "value", value)  # noqa: E731 - an enum or a string
     if strategy(args.eval_strategy) != "epoch" or strategy(args.save_strategy) != "epoch":
         return _say(False, "evaluate and save once per epoch (`eval_strategy` and `save_strategy`).",

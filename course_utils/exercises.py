@@ -135,9 +135,9 @@ def check_training_args(args) -> Verdict:
     if str(getattr(args.logging_strategy, "value", args.logging_strategy)) != "steps" or args.logging_steps != 10:
         problems.append(_say("the loss would not be logged every 10 steps", "손실이 10 스텝마다 기록되지 않습니다"))
     if str(getattr(args.save_strategy, "value", args.save_strategy)) != "no":
-        problems.append(_say("it would still save checkpoints", "아직 체크포인트를 저장합니다"))
+        problems.append(_say("it would still save checkpoints", "여전히 체크포인트를 저장합니다"))
     if problems:
-        return Verdict(False, "; ".join(problems))
+        return Verdict(False, _say("; ", ". ").join(problems))
     return Verdict(True, _say("these arguments describe the run the exercise asks for",
                               "연습 문제가 요구하는 훈련을 정확히 설정했습니다"))
 

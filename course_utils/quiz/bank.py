@@ -25,7 +25,8 @@ CHOICE = "choice"
 # Balance rule (issue 11): over single-answer questions, no position holds more than 40 % of the keys and
 # the key is not the strictly longest choice in more than half, in English or in Korean (each counted on its
 # own); checked from this many questions on. The shipped bank keeps to a stricter share in its tests
-# (issue 22: at most one question in seven, tests/test_quiz_bank.py).
+# (issue 22: at most one question in seven, tests/test_quiz_bank.py), and no length rank of the key (longest,
+# second-longest, ...) holds more than 40 % of its keys (issue 26: the third-longest choice was the key in 13 of 28).
 MAX_POSITION_SHARE = 0.40
 MAX_LONGEST_SHARE = 0.50
 BALANCE_MIN_QUESTIONS = 8
@@ -200,11 +201,14 @@ def load_bank(path=None) -> Bank:
 
 
 def balance_stats(bank: Bank) -> dict:
-    """Over single-answer choice questions: keys per bank-file position, and the questions whose key is the
-    strictly longest text (characters), per language ("longest_by_lang"; "longest" is the English list)."""
+    """Over single-answer choice questions: keys per bank-file position, the questions whose key is the
+    strictly longest text (characters), per language ("longest_by_lang"; "longest" is the English list), and
+    per language how many keys have each length rank ("length_ranks": rank 1 + the number of choices strictly
+    longer than the key, so 1 is the longest, a tie counts as the higher rank)."""
     single = [q for q in bank.questions.values() if not q.numeric and not q.multiple and not q.keyless]
     positions: dict[str, int] = {}
     longest: dict[str, list] = {lang: [] for lang in LANGS}
+    ranks: dict[str, dict] = {lang: {} for lang in LANGS}
     for q in single:
         key = next(c for c in q.choices if c.correct)
         positions[key.letter] = positions.get(key.letter, 0) + 1
@@ -212,8 +216,10 @@ def balance_stats(bank: Bank) -> dict:
             others = [len(c.text[lang]) for c in q.choices if c is not key]
             if len(key.text[lang]) > max(others):
                 longest[lang].append(q.id)
+            rank = 1 + sum(n > len(key.text[lang]) for n in others)
+            ranks[lang][rank] = ranks[lang].get(rank, 0) + 1
     return {"single": len(single), "positions": dict(sorted(positions.items())), "longest": longest["en"],
-            "longest_by_lang": longest}
+            "longest_by_lang": longest, "length_ranks": {lang: dict(sorted(r.items())) for lang, r in ranks.items()}}
 
 
 def balance_problems(bank: Bank) -> list[str]:

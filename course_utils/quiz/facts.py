@@ -175,3 +175,87 @@ def accumulated_loss_ratio(accumulation: int, trainer_divides: bool = False) -> 
 
     steps = int(accumulation)
     return round(logged_loss(16 // steps, steps) / logged_loss(16, 1), 2)
+
+
+def accuracy_standard_error(n: int, p: float) -> float:
+    """Standard deviation of the accuracy of n independent right-or-wrong answers, each right with probability p:
+    the binomial distribution's standard deviation (scipy.stats) divided by n, sqrt(p (1 - p) / n) (lessons 3 and 6)."""
+    from scipy.stats import binom
+
+    return float(binom(int(n), float(p)).std() / int(n))
+
+
+def f1_from_counts(tp: int, fp: int, fn: int, tn: int = 0) -> float:
+    """F1 of the positive class (scikit-learn's f1_score, as GLUE's metric) for labels and predictions that hold
+    these confusion-matrix counts."""
+    from sklearn.metrics import f1_score
+
+    counts = {(1, 1): tp, (0, 1): fp, (1, 0): fn, (0, 0): tn}
+    labels = [y for (y, _), n in counts.items() for _ in range(int(n))]
+    predictions = [p for (_, p), n in counts.items() for _ in range(int(n))]
+    return float(f1_score(labels, predictions))
+
+
+def linear_warmup_lr(total_steps: int, warmup_steps: int, step: int, learning_rate: float) -> float:
+    """The learning rate after ``step`` optimizer steps of get_scheduler("linear", num_warmup_steps=warmup_steps,
+    num_training_steps=total_steps) at a peak of ``learning_rate`` (lessons 4 and 5)."""
+    import torch
+    from transformers import get_scheduler
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=float(learning_rate))
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=int(warmup_steps), num_training_steps=int(total_steps))
+    for _ in range(int(step)):
+        optimizer.step()
+        scheduler.step()
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def cpu_autocast(precision: str) -> int:
+    """1 if the Trainer's Accelerate runs the forward pass under autocast on a CPU for ``fp16=True`` or
+    ``bf16=True`` (with ``use_cpu=True``), else 0 (lesson 4's "autocast on" column, ``accelerator.native_amp``)."""
+    trainer = _tiny_trainer(4, **{precision: True})
+    return int(bool(trainer.accelerator.native_amp))
+
+
+def columns_after_training() -> int:
+    """Columns left in a datasets.Dataset with one column the model does not take, after trainer.train() on it with
+    the default ``remove_unused_columns=True`` (3: the Trainer drops the column from its own copy only)."""
+    import torch
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(1, 1)
+
+        def forward(self, x, labels=None):
+            out = self.linear(x)
+            return {"loss": ((out.squeeze(-1) - labels) ** 2).mean(), "logits": out}
+
+    data = Dataset.from_dict({"x": [[float(i)] for i in range(4)], "labels": [0.0] * 4, "sentence1": ["text"] * 4})
+    args = TrainingArguments(tempfile.mkdtemp(prefix="quiz-facts-"), use_cpu=True, report_to=[], save_strategy="no",
+                             disable_tqdm=True, per_device_train_batch_size=2, max_steps=1)
+    Trainer(model=Tiny(), args=args, train_dataset=data).train()
+    return len(data.column_names)
+
+
+def sharded_examples(n_examples: int, batch: int, processes: int) -> int:
+    """Examples all processes together get from a DataLoader that Accelerate shards with its default
+    ``even_batches=True`` (accelerate's BatchSamplerShard): the dataset plus the repeats that even out the last batch."""
+    from accelerate.data_loader import BatchSamplerShard
+    from torch.utils.data import BatchSampler, SequentialSampler
+
+    sampler = BatchSampler(SequentialSampler(range(int(n_examples))), int(batch), drop_last=False)
+    return sum(len(b) for rank in range(int(processes))
+               for b in BatchSamplerShard(sampler, num_processes=int(processes), process_index=rank, even_batches=True))
+
+
+def keeps_highest(metric: str = "") -> int:
+    """1 if TrainingArguments(load_best_model_at_end=True, ...) keeps the highest value of the watched metric
+    (``greater_is_better``), 0 if the lowest; ``metric`` is metric_for_best_model ("" leaves it unset: the loss)."""
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(tempfile.mkdtemp(prefix="quiz-facts-"), use_cpu=True, report_to=[], eval_strategy="epoch",
+                             save_strategy="epoch", load_best_model_at_end=True, metric_for_best_model=metric or None)
+    return int(bool(args.greater_is_better))
