@@ -8,7 +8,7 @@ GRADING := $(PY) -m course_utils.grading --course $(COURSE_GRADING_DIR)
 # most 16 (course_utils.grading.autograde.default_jobs says why).
 JOBS ?=
 
-.PHONY: release autograde feedback grades report instructor-init
+.PHONY: release autograde regrade regrade-args feedback grades report instructor-init
 
 instructor-init: $(GRADING_STAMP)
 	@test -n "$(DEST)" || { echo "make instructor-init DEST=/path/outside/the/repository"; exit 2; }
@@ -19,6 +19,20 @@ release: $(GRADING_STAMP)
 
 autograde: $(GRADING_STAMP)
 	$(GRADING) autograde $(if $(JOBS),--jobs $(JOBS))
+
+# make regrade STUDENT=alice ASSIGNMENT=03_evaluation: grade that one submission again, as `make autograde` would
+# (the command line's `autograde --student=ID --assignment=NAME`; exit code 3 if it is "not graded"). The ids
+# reach the command through the environment ("$$STUDENT"), never through the shell's parsing, and as
+# --student=ID, so an id with a quote, a space or a leading "-" stays one id. regrade-args comes first: a
+# missing variable is said before anything is installed.
+STUDENT ?=
+ASSIGNMENT ?=
+regrade: regrade-args $(GRADING_STAMP)
+	$(GRADING) autograde --student="$$STUDENT" --assignment="$$ASSIGNMENT"
+
+regrade-args:
+	@[ -n "$$STUDENT" ] && [ -n "$$ASSIGNMENT" ] || { echo "make regrade needs STUDENT=<student id> and ASSIGNMENT=<assignment>, e.g. make regrade STUDENT=alice ASSIGNMENT=03_evaluation"; exit 2; }
+	@[ -e "$(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT" ] || [ -L "$(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT" ] || { echo "make regrade: no submission $(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT (collect it first)"; exit 2; }
 
 feedback: $(GRADING_STAMP)
 	$(GRADING) feedback

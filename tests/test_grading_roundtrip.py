@@ -671,6 +671,9 @@ def test_a_kernel_that_cannot_start_is_not_graded_and_stores_no_score(course, tm
     before = _scores(root)
     result, _ = _cli(root, "--student", "newcomer", "--timeout", "200")
     assert result.returncode == 3, result.stdout[-2000:] + result.stderr[-2000:]
+    # the batch's progress, as plain lines when stdout is not a terminal (grading/README.md, "Progress")
+    assert "autograde: 1 submission(s) to grade, 1 at a time" in result.stdout, result.stdout[-2000:]
+    assert re.search(r"^autograde: 1/1 done, \d+( min \d\d)? s elapsed$", result.stdout, re.M), result.stdout[-2000:]
     rows = list(csv.DictReader((root / "autograded" / grading_autograde.LOG_NAME).open()))
     assert [(r["student"], r["status"]) for r in rows] == [("newcomer", "not graded")], rows
     assert rows[0]["reason"].startswith("the grader failed") and "Kernel died" in rows[0]["reason"], rows
