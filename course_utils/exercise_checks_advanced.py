@@ -207,7 +207,7 @@ def check_best_epoch(function, log_history) -> bool:
         if result != expected:
             direction = ("higher is better" if greater else "lower is better")
             return _say(False, f"wrong epoch for {metric} ({direction}); skip the log rows that lack {metric}.",
-                        f"{metric}의 에폭이 틀렸습니다({'높을수록' if greater else '낮을수록'} 좋습니다). "
+                        f"{metric} 기준으로 가장 좋은 에폭이 아닙니다({'높을수록' if greater else '낮을수록'} 좋습니다). "
                         f"{metric} 값이 없는 로그 행은 건너뛰세요.")
     return _say(True, "the best epoch for a loss and for F1, also on the overfitting run's log.",
                 "손실과 F1 모두, 과적합 실행의 로그에서도 가장 좋은 에폭을 찾았습니다.")
@@ -236,7 +236,7 @@ def check_best_model_args(training_args, metric: str = "eval_loss", greater_is_b
                            f"`checkpoint-*` folder it finds). Give this run a folder of its own (the first argument "
                            f"of TrainingArguments).",
                     f"출력 폴더({str(folder)!r})는 이 강의의 앞선 훈련이 쓴 폴더입니다. 여기서 훈련하면 그 훈련의 "
-                    f"체크포인트를 덮어쓰거나 지웁니다(`save_total_limit`는 폴더에 있는 `checkpoint-*` 폴더를 모두 "
+                    f"체크포인트를 덮어쓰거나 지웁니다(`save_total_limit`은 폴더에 있는 `checkpoint-*` 폴더를 모두 "
                     f"셉니다). 이 훈련에는 전용 폴더를 주세요(TrainingArguments의 첫 번째 인수).")
     if not args.load_best_model_at_end:
         return _say(False, "the best checkpoint is reloaded only with `load_best_model_at_end=True`.",

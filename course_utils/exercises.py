@@ -96,7 +96,7 @@ def check_sentence_b_tokens(fn, tokenizer, dataset, n: int = 8) -> Verdict:
                 why = _say("{n} tokens, but sentence B has {m}", "토큰이 {n}개인데 문장 B는 {m}개입니다",
                            n=len(got), m=len(expected))
             return Verdict(False, why)
-    return Verdict(True, _say("sentence B recovered on {n} pairs", "예제 {n}쌍에서 문장 B를 정확히 골라냈습니다", n=len(pairs)))
+    return Verdict(True, _say("sentence B recovered on {n} pairs", "쌍 {n}개에서 문장 B를 정확히 골라냈습니다", n=len(pairs)))
 
 
 # Lesson 2 -------------------------------------------------------------------------------------------------------

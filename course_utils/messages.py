@@ -98,7 +98,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "doctor_versions": {"en": "Versions", "ko": "버전"},
     "doctor_device": {"en": "Device", "ko": "장치"},
     "doctor_precision": {"en": "Mixed precision", "ko": "혼합 정밀도"},
-    "doctor_hub": {"en": "Hugging Face Hub", "ko": "Hugging Face Hub"},
+    "doctor_hub": {"en": "Hugging Face Hub", "ko": "Hugging Face 허브"},
     "doctor_reachable": {"en": "reachable", "ko": "연결됨"},
     "doctor_unreachable": {"en": "unreachable ({why}); lessons run offline", "ko": "연결 안 됨({why}). 강의는 오프라인으로 실행됩니다"},
     "doctor_weights": {"en": "Offline weights", "ko": "오프라인 가중치"},

@@ -136,7 +136,8 @@ def test_doctor_reports_everything_it_promises(lang, title, shared_mrpc):
     out = subprocess.run([sys.executable, "-m", "course_utils.doctor"], env=env, capture_output=True,
                          text=True, timeout=120, check=True).stdout
     assert out.startswith(title)
-    for needle in ("torch ", "transformers ", "fp16", "bf16", "Hugging Face Hub", "sha256", "3668", "make bench"):
+    hub = "Hugging Face Hub" if lang == "en" else "Hugging Face 허브"
+    for needle in ("torch ", "transformers ", "fp16", "bf16", hub, "sha256", "3668", "make bench"):
         assert needle in out, needle
     if lang == "ko":  # every label and value a learner reads is Korean (versions and paths aside)
         for needle in ("버전", "고정 버전", "장치", "혼합 정밀도", "오프라인 가중치", "로컬 MRPC", "크기 모드",
@@ -172,7 +173,7 @@ def test_the_particle_check_catches_what_it_should():
 
 
 def test_korean_messages_use_the_glossary():
-    """The lessons say 허브 in Korean prose (the Hub's proper name, "Hugging Face Hub", stays as a label), and
+    """The lessons say 허브 in Korean prose (also in "Hugging Face 허브"; "Hugging Face Hub" may stay as a label), and
     작업 is only a task (glossary), never a process or job."""
     for key, entry in messages.MESSAGES.items():
         ko = entry["ko"]
