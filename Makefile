@@ -33,7 +33,7 @@ help:
 	@echo "make test-bench   the benchmarks' quick runs that train (CI runs them beside make test)"
 	@echo "make run      execute every lesson headless into build/ (COURSE_SMOKE=1 for a quick run)"
 	@echo "make doctor   what this machine can do: versions against the lock, GPU, fp16/bf16, Hub, weights, data, grading sandbox"
-	@echo "make release / autograde / feedback / grades / report   the nbgrader round trip (grading/README.md)"
+	@echo "make release / autograde / regrade / feedback / grades / report   the nbgrader round trip (grading/README.md)"
 	@echo "make bench    benchmarks into build/benchmarks.md"
 	@echo "make sync     copy English code cells into the Korean lessons; make strip: clear notebook outputs"
 	@echo "make system-packages   the Debian packages make test needs (apt-get, as root or with sudo)"
@@ -129,8 +129,9 @@ test-latest: system-check
 	$(TEST_ENV) $(PYTHON) tools/test_latest.py
 
 # Debian packages `make test` needs: Chromium and its driver (browser tests), CJK fonts
-# (readable Korean screenshots), bubblewrap (the grading sandbox).
-SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk bubblewrap
+# (readable Korean screenshots), a colour emoji font (the 🤗 in lesson titles: an empty box without it),
+# bubblewrap (the grading sandbox).
+SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji bubblewrap
 
 system-packages:
 	tools/system_packages.sh install $(SYSTEM_PACKAGES)

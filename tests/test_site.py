@@ -8,10 +8,15 @@ earlier `make test` or `COURSE_SMOKE=1 make run`, and says so.
 Static checks: one page per lesson and language, every output and figure of the executed
 copy, the run line (mode, machine, date), each lesson's single/several-answer questions
 on its page, practice bank only, a visible note for a question kind the site cannot show.
+Home pages: the lesson table comes from the lessons (title, one line, the time each states,
+its first figure), three ways to start, the language switch.
 Browser checks (Debian Chromium + Playwright, the site served on 127.0.0.1, every request
 elsewhere blocked): no console errors, no broken internal links, anchors or images,
-Korean drawn with a CJK font, quizzes answer a click (mouse and keyboard) in English and
-Korean, the language switch lands on the twin. Screenshots: build/site-shots/.
+Korean drawn with a CJK font and 🤗 with a colour emoji font, maths rendered by the site's
+own MathJax, axe-core (WCAG 2.1 A/AA) on every page with no serious or critical violation,
+quizzes answer a click (mouse and keyboard) in English and Korean, one question answered
+from the keyboard alone with its verdict in an aria-live region, the language switch lands
+on the twin. Screenshots: build/site-shots/.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tools.site import build as site_build  # noqa: E402
-from tools.site import nbval_capture, quiz_html, runinfo  # noqa: E402
+from tools.site import home, nbval_capture, quiz_html, runinfo  # noqa: E402
 
 from browser_helpers import CHROMIUM, launch_chromium  # noqa: E402  (tests/ is on sys.path under pytest)
 
@@ -46,6 +51,12 @@ needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
                                     reason=f"{CHROMIUM} is absent: apt-get install chromium fonts-noto-cjk")
 
 pytestmark = pytest.mark.timeout(900)
+
+AXE = site_build.SITE_NODE / "axe-core" / "axe.min.js"  # `make site-deps` (npm, mk/site.mk)
+# WCAG 2.0 and 2.1, levels A and AA; "experimental" adds the rules axe has not yet turned on by default
+# (label-content-name-mismatch, WCAG 2.5.3, among them); only violations tagged with a WCAG level count.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+EMOJI = "\U0001F917"  # 🤗, in the titles of lesson 5 and in the home pages
 
 # What a person reads after Submit, written out here (not imported from the quiz code).
 READS = {
@@ -66,8 +77,14 @@ def _plain(text: str) -> str:
     return " ".join(text.replace("`", "").split())
 
 
+def _md_text(markdown: str) -> str:
+    """What a reader sees of a line of markdown, roughly: links by their text, no bold markers."""
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown).replace("**", "")
+
+
 def _squash(text: str) -> str:
-    """Text without backticks or any white space: markup may add spaces around inline code."""
+    """Text without backticks or any white space: markup may add spaces around inline code (and Sphinx curls quotes)."""
+    text = text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}))
     return "".join(text.replace("`", "").split())
 
 
@@ -235,6 +252,57 @@ def test_readme_lesson_table_links_to_the_site(site):
         assert (site / page).is_file(), f"README links to {url}, which `make site` does not build"
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_home_page_lists_the_lessons_from_the_lessons_themselves(site, lang):
+    """Title, one line, time and first figure of each lesson, read back from the lesson, not from a copy."""
+    page = (site / lang / "index.html").read_text(encoding="utf-8")
+    table = re.search(r'<table[^>]*course-home-lessons.*?</table>', page, re.S)
+    assert table, f"{lang}/index.html has no lesson table"
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(0), re.S)[1:]
+    sources = site_build.lessons(lang)
+    assert len(rows) == len(sources)
+    for row, source in zip(rows, sources):
+        executed, text = _executed(source), _squash(_text(row))
+        title = home.short_title(site_build.lesson_title(executed))
+        assert title and _squash(title) in text, f"{source}: title {title!r} not in its row"
+        assert f'href="{source.stem}.html"' in row, f"{source}: its row does not link to its page"
+        summary = home.summary(executed, lang)
+        assert summary and _squash(_md_text(summary)) in text, f"{source}: one line {summary!r} not in its row"
+        time_line = next((line for c in executed.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                          if line.startswith(("**How long it takes:**", "**걸리는 시간:**"))), None)
+        assert time_line, f"{source} has no \"How long it takes\" line for the home page"
+        time = home.lesson_time(executed, lang)
+        assert time and _squash(time) in text, f"{source}: time {time!r} not in its row"
+        assert all(n in time_line for n in re.findall(r"\d+", time)), f"{source}: {time!r} is not its own line's"
+        figure = home.first_figure(executed)
+        img = re.search(r"<img [^>]*>", row)
+        if figure is None:
+            assert img is None, f"{source} draws no figure, yet its row shows one"
+        else:
+            assert img, f"{source}: its first figure is not in its row"
+            assert re.search(r'\balt="[^"]+"', img.group(0)), f"{source}: its figure has no alt text"
+            src = re.search(r'\bsrc="(_images/[^"]+)"', img.group(0)).group(1)
+            assert (site / lang / src).read_bytes() == figure, f"{source}: the row's figure is not its first one"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_home_page_says_how_to_start(site, lang):
+    owner, name = site_build.repository()
+    page = (site / lang / "index.html").read_text(encoding="utf-8")
+    first = site_build.lessons(lang)[0]
+    other = "ko" if lang == "en" else "en"
+    colab = f"https://colab.research.google.com/github/{owner}/{name}/blob/main/notebooks/{lang}/{first.name}"
+    assert f'href="{colab}"' in page, "no Colab link to lesson 1"
+    assert "make lab" in _text(page) and f"git clone https://github.com/{owner}/{name}" in _text(page)
+    assert f'href="{first.stem}.html"' in page, "no link to read lesson 1 here"
+    assert re.search(rf'<a [^>]*course-lang-switch[^>]*href="\.\./{other}/index\.html"', page), "no language switch"
+    root = (site / "index.html").read_text(encoding="utf-8")
+    for code in LANGS:
+        assert re.search(rf'<a [^>]*href="{code}/index\.html"', root), f"the chooser does not link to {code}/"
+        assert f'<section lang="{code}"' in root
+        assert home.HOME[code]["title"] in html.unescape(root)
+
+
 # --- in a real browser -------------------------------------------------------------------------------------
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
@@ -306,11 +374,25 @@ def _anchors_of(path: Path) -> set[str]:
     return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
 
 
+def _axe(page) -> list[dict]:
+    """Serious and critical WCAG 2.0/2.1 A/AA violations axe-core finds on the page as it is now."""
+    page.add_script_tag(path=str(AXE))  # inline: no request
+    result = page.evaluate("""tags => {
+        const rules = axe.getRules(tags.concat(['experimental'])).filter(r => r.tags.some(t => tags.includes(t)));
+        return axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'rule', values: rules.map(r => r.ruleId)}});
+    }""", AXE_TAGS)
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
 @needs_chromium
-def test_every_page_loads_clean_with_working_links_and_images(site, served, visit):
+def test_every_page_loads_clean_accessible_with_working_links_and_images(site, served, visit):
+    """Every page of both languages and the chooser: no console error, off-site request or broken image, and
+    no serious or critical WCAG 2.1 A/AA violation axe-core finds (light mode, as a first visit shows it)."""
+    assert AXE.is_file(), f"{AXE} is missing: run `make site-deps` (npm)"
     tab = visit()
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if "_static" not in p.parts)
     links: dict[str, str] = {}
+    violations = []
     for path in pages:
         page = tab.open(path)
         broken = page.evaluate("Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
@@ -319,6 +401,10 @@ def test_every_page_loads_clean_with_working_links_and_images(site, served, visi
         for href in page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"):
             if href.startswith(served):
                 links.setdefault(href, path)
+        for v in _axe(page):
+            targets = ", ".join(" ".join(n["target"]) for n in v["nodes"][:3])
+            violations.append(f"{path}: {v['id']} ({v['impact']}, {len(v['nodes'])} elements: {targets}): {v['help']}")
+    assert not violations, "axe-core:\n" + "\n".join(violations)
     assert not tab.problems, "\n".join(tab.problems)
     checked = 0
     for href, where in links.items():
@@ -466,4 +552,81 @@ def test_search_finds_a_lesson(site, visit, lang, word, lesson):
     tab = visit(lang)
     page = tab.open(f"{lang}/search.html?q={urllib.parse.quote(word)}")
     expect(page.locator(f"#search-results a[href*='{lesson}']").first).to_be_visible()
+    assert not tab.problems, "\n".join(tab.problems)
+
+
+# --- maths, fonts, accessibility ------------------------------------------------------------------------------
+@needs_chromium
+def test_maths_is_rendered_by_the_sites_own_mathjax(site, visit):
+    """Lesson 3's F1 formula ($$...$$ in its markdown) as MathJax output; MathJax and its fonts from _static."""
+    from playwright.sync_api import expect
+
+    for lang in LANGS:
+        page = (site / lang / "03_evaluation.html").read_text(encoding="utf-8")
+        scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page, re.I)
+        assert scripts and all(src.startswith("_static/mathjax/") for src in scripts), scripts
+    tab = visit()
+    page = tab.open("en/03_evaluation.html")
+    # MathJax's assistive MathML (read by screen readers) holds the formula as text: F_1 = 2 / (1/precision + ...)
+    f1 = page.locator("div.math mjx-container[display='true']", has_text=re.compile(r"^F1=21/precision")).first
+    expect(f1).to_be_visible()
+    assert f1.evaluate("e => e.getBoundingClientRect().width") > 100  # drawn, not an empty box
+    assert "\\frac" not in page.locator("article").inner_text(), "TeX source left on the page"
+    page.wait_for_function("document.fonts.status === 'loaded'")
+    mathjax_fonts = page.evaluate("[...document.fonts].filter(f => f.family.includes('MJX') && f.status === 'loaded')"
+                                  ".map(f => f.family)")
+    assert mathjax_fonts, "MathJax drew with no font of its own (its woff files did not load)"
+    f1.scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    f1.screenshot(path=str(SHOTS / "maths_en.png"))
+    assert not tab.problems, "\n".join(tab.problems)  # an off-site request (a CDN) or a missing file fails here
+
+
+@needs_chromium
+def test_the_emoji_in_headings_is_drawn_with_a_colour_emoji_font(site, visit):
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        pytest.skip("fc-list is absent (fontconfig): cannot name the emoji fonts of this machine")
+    with_glyph = set(subprocess.run([fc_list, f":charset={ord(EMOJI):x}", "family"], capture_output=True, text=True)
+                     .stdout.replace(",", "\n").split("\n")) - {""}
+    assert with_glyph, f"no font has {EMOJI}: apt-get install fonts-noto-color-emoji (make system-packages)"
+    tab = visit()
+    page = tab.open("en/05_training_loop.html")
+    assert EMOJI in page.locator("article h1").inner_text()
+    cdp = tab.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    cdp.send("CSS.enable")
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "article h1"})["nodeId"]
+    used = {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+    assert used & with_glyph, f"the heading is drawn with {used}, none of which has {EMOJI}: it shows as a box"
+
+
+@needs_chromium
+def test_a_quiz_question_answered_with_the_keyboard_alone(site, bank, visit):
+    """A link to a question, then Tab, the arrow keys (or Space), Tab, Enter: the verdict is announced."""
+    from playwright.sync_api import expect
+
+    lesson, qid = SINGLE
+    question, reads = bank.questions[qid], READS["en"]
+    tab = visit()
+    page = tab.open(f"en/{lesson}.html#{quiz_html.html_id(qid)}")  # the fragment is where Tab starts from
+    box = _question(page, qid)
+    live = box.locator(".course-quiz-feedback")
+    expect(live).to_have_attribute("aria-live", "polite")  # there, and empty, before anything is said in it
+    expect(live).to_have_text("")
+    radios = box.get_by_role("radio")
+    page.keyboard.press("Tab")
+    expect(radios.first).to_be_focused()
+    right = next(i for i, c in enumerate(question.choices) if c.correct)
+    if right == 0:
+        page.keyboard.press("Space")
+    for _ in range(right):
+        page.keyboard.press("ArrowDown")  # moves to the next choice and picks it
+    expect(radios.nth(right)).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(box.get_by_role("button", name=reads["submit"])).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(live).to_contain_text(reads["correct"])
+    expect(page.locator(".course-quiz-score")).to_have_attribute("aria-live", "polite")
+    expect(page.locator(".course-quiz-score")).to_contain_text(reads["score"])
     assert not tab.problems, "\n".join(tab.problems)

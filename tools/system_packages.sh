@@ -15,6 +15,7 @@ installed() {
       chromium-driver) command -v chromedriver >/dev/null 2>&1 ;;
       bubblewrap) command -v bwrap >/dev/null 2>&1 ;;
       fonts-noto-cjk) command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=ko 2>/dev/null)" ] ;;
+      fonts-noto-color-emoji) command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list ':charset=1f917' 2>/dev/null)" ] ;;
       *) return 1 ;;
     esac
   fi

@@ -9,8 +9,10 @@ and writes a page with every output and figure, a bar with the language switch t
 twin, "Open in Colab" and "Download notebook", a line saying smoke or full mode with
 the machine and date, and the lesson's quiz as static HTML (tools/site/quiz_html.py)
 in place of the quiz widget. Sphinx + MyST-NB (sphinx-book-theme) renders each
-language as its own site (own search index and UI language); build/site/index.html
-lets the reader pick one.
+language as its own site (own search index and UI language), with a home page made
+from the lessons (tools/site/home.py); build/site/index.html lets the reader pick one.
+Maths ($...$, $$...$$) is drawn by MathJax copied into each language's _static from
+build/node-site (`make site-deps`): no page asks another site for anything.
 """
 from __future__ import annotations
 
@@ -29,20 +31,24 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tools.site import quiz_html, runinfo  # noqa: E402
+from tools.site import home, quiz_html, runinfo  # noqa: E402
 
 LANGS = ("en", "ko")
+# npm packages of the site (mk/site.mk: `make site-deps`, pinned there): MathJax renders the lessons' maths.
+SITE_NODE = ROOT / "build" / "node-site" / "node_modules"
+MATHJAX = SITE_NODE / "mathjax" / "es5"
+# What the pages load of MathJax: TeX input + HTML output with its fonts; the extensions TeX loads on
+# demand (\require, autoload); the menu and accessibility parts it loads when a reader turns them on, with
+# the speech rules of its explorer (English and Nemeth braille: it has no Korean ones).
+MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y", "ui",
+                 "sre/mathmaps/base.json", "sre/mathmaps/en.json", "sre/mathmaps/nemeth.json")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 COLAB_BADGE = re.compile(r"^\s*\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\s*\n?", re.MULTILINE)
 
 TEXT = {
     "en": {
         "other": "한국어", "colab": "Open in Colab", "download": "Download notebook",
-        "home_title": "Fine-tuning a pretrained model with the Trainer API",
-        "home_intro": "Every lesson of the course as it ran: all outputs and figures, an \"Open in Colab\" and a "
-                      "\"Download notebook\" button on each page, and each lesson's quiz to practise right on "
-                      "the page (no kernel needed). The notebooks themselves are in the repository: {repo}.",
-        "lesson": "Lesson", "col_title": "Title", "col_open": "Open",
+        "lesson": "Lesson",
         "smoke": "smoke mode (COURSE_SMOKE=1: small data, few steps; the numbers only show that the code runs)",
         "full": "full mode (all the data)",
         "run": "Outputs on this page: {mode}, executed by {runner} on {machine}, {date}.",
@@ -51,11 +57,7 @@ TEXT = {
     },
     "ko": {
         "other": "English", "colab": "Colab에서 열기", "download": "노트북 내려받기",
-        "home_title": "Trainer API로 사전 학습된 모델 미세 조정하기",
-        "home_intro": "강의를 실행한 그대로 보여 주는 사이트입니다. 모든 출력과 그림이 들어 있고, 페이지마다 "
-                      "\"Colab에서 열기\"와 \"노트북 내려받기\" 버튼이 있으며, 각 강의의 퀴즈를 커널 없이 이 페이지에서 "
-                      "바로 풀어 볼 수 있습니다. 노트북 원본은 저장소에 있습니다: {repo}.",
-        "lesson": "강의", "col_title": "제목", "col_open": "열기",
+        "lesson": "강의",
         "smoke": "스모크 모드(COURSE_SMOKE=1: 데이터와 스텝을 줄였으므로 숫자는 코드가 돌아간다는 것만 보여 줍니다)",
         "full": "전체 모드(데이터 전체 사용)",
         "run": "이 페이지의 출력: {mode}, {runner}로 {machine}에서 {date}에 실행했습니다.",
@@ -186,30 +188,15 @@ def site_notebook(source: Path, executed, lang: str, bank):
     return nb
 
 
-def landing_page(lang: str, titles: list[tuple[Path, str]]) -> str:
-    t, owner_name = TEXT[lang], "/".join(repository())
-    other = "ko" if lang == "en" else "en"
-    repo = f"[{owner_name}](https://github.com/{owner_name})"
-    rows = "\n".join(f"| {int(src.stem[:2])} | [{title}]({src.stem}.ipynb) |" for src, title in titles)
-    toc = "\n".join(src.stem for src, _ in titles)
-    return (f"# {t['home_title']}\n\n"
-            f"```{{raw}} html\n<nav class=\"course-page-bar\"><a class=\"course-button course-lang-switch\" "
-            f"hreflang=\"{other}\" lang=\"{other}\" href=\"../{other}/index.html\">{t['other']}</a></nav>\n```\n\n"
-            f"{t['home_intro'].format(repo=repo)}\n\n"
-            f"| {t['lesson']} | {t['col_title']} |\n| --- | --- |\n{rows}\n\n"
-            f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
-
-
-ROOT_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{en_title} / {ko_title}</title><link rel="icon" href="en/_static/favicon.svg" type="image/svg+xml">
-<style>body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem; line-height: 1.5; }}
-a {{ display: block; font-size: 1.3rem; margin: 1rem 0; }}</style></head>
-<body><h1>{en_title}</h1>
-<a href="en/index.html" hreflang="en">English</a>
-<a href="ko/index.html" hreflang="ko" lang="ko">한국어: {ko_title}</a>
-</body></html>
-"""
+def stage_mathjax(dest: Path) -> Path:
+    """A folder holding mathjax/ (the parts the pages load) for Sphinx's html_static_path."""
+    if not (MATHJAX / "tex-chtml.js").is_file():
+        raise SiteError(f"MathJax is not installed in {SITE_NODE.parent}: run `make site-deps` (npm).")
+    for part in MATHJAX_PARTS:
+        source, target = MATHJAX / part, dest / "mathjax" / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
+    return dest
 
 
 def build(lessons_dir: Path, out: Path, quiet: bool = True) -> Path:
@@ -220,19 +207,21 @@ def build(lessons_dir: Path, out: Path, quiet: bool = True) -> Path:
     shutil.rmtree(src_root, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     owner, name = repository()
+    mathjax = stage_mathjax(src_root / "_mathjax")
     for lang in LANGS:
         src = src_root / lang
         src.mkdir(parents=True)
-        titles = []
+        rows = []
         for source in lessons(lang):
-            nb = site_notebook(source, executed_copy(source, lessons_dir), lang, bank)
+            executed = executed_copy(source, lessons_dir)
+            nb = site_notebook(source, executed, lang, bank)
             nbformat.write(nb, src / source.name)
-            titles.append((source, lesson_title(nb)))
-        if not titles:
+            rows.append(home.lesson(source, executed, lesson_title(nb), lang))
+        if not rows:
             raise SiteError(f"No lessons in notebooks/{lang}/.")
-        (src / "index.md").write_text(landing_page(lang, titles), encoding="utf-8")
-        env = dict(os.environ, COURSE_SITE_TITLE=TEXT[lang]["home_title"],
-                   COURSE_SITE_REPOSITORY=f"https://github.com/{owner}/{name}")
+        (src / "index.md").write_text(home.page(lang, rows, src, (owner, name)), encoding="utf-8")
+        env = dict(os.environ, COURSE_SITE_TITLE=home.HOME[lang]["title"],
+                   COURSE_SITE_REPOSITORY=f"https://github.com/{owner}/{name}", COURSE_SITE_MATHJAX=str(mathjax))
         cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(Path(__file__).parent), "-D", f"language={lang}",
                "-W", "--keep-going", str(src), str(out / lang)] + (["-q"] if quiet else [])
         done = subprocess.run(cmd, env=env)
@@ -240,13 +229,16 @@ def build(lessons_dir: Path, out: Path, quiet: bool = True) -> Path:
             raise SiteError(f"sphinx-build failed for {lang} (messages above); the sources are in {src}.")
         for macros in (out / lang / "_static").glob("*webpack-macros.html"):
             macros.unlink()  # the theme's Jinja macro sources, copied with its static files: not pages
+        for page in (out / lang).glob("*.html"):  # row headers (conf.py, _row_headers) say what they head
+            text = page.read_text(encoding="utf-8")
+            if '<th class="stub">' in text:
+                page.write_text(text.replace('<th class="stub">', '<th class="stub" scope="row">'), encoding="utf-8")
         downloads = out / lang / "notebooks"
         downloads.mkdir(parents=True, exist_ok=True)
-        for source, _ in titles:
-            shutil.copy2(source, downloads / source.name)  # the lesson as committed (no outputs)
+        for row in rows:
+            shutil.copy2(row.source, downloads / row.source.name)  # the lesson as committed (no outputs)
     shutil.rmtree(out / "jupyter_execute", ignore_errors=True)  # MyST-NB's working copies, not part of the site
-    (out / "index.html").write_text(ROOT_PAGE.format(en_title=TEXT["en"]["home_title"],
-                                                     ko_title=TEXT["ko"]["home_title"]), encoding="utf-8")
+    (out / "index.html").write_text(home.chooser(), encoding="utf-8")
     (out / ".nojekyll").write_text("")  # GitHub Pages: serve _static/ and _images/ as they are
     return out
 
