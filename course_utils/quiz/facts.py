@@ -58,9 +58,9 @@ def pair_token_count(first: str, second: str) -> int:
     return len(_tokenizer()(first, second)["input_ids"])
 
 
-def _tiny_trainer(n_examples: int, **arguments):
+def _tiny_regressor():
+    """A one-weight model the Trainer can train: input ``x``, a mean-squared-error loss on ``labels``."""
     import torch
-    from transformers import Trainer, TrainingArguments
 
     class Tiny(torch.nn.Module):
         def __init__(self):
@@ -71,10 +71,17 @@ def _tiny_trainer(n_examples: int, **arguments):
             out = self.linear(x)
             return {"loss": ((out.squeeze(-1) - labels) ** 2).mean(), "logits": out}
 
+    return Tiny()
+
+
+def _tiny_trainer(n_examples: int, **arguments):
+    import torch
+    from transformers import Trainer, TrainingArguments
+
     data = [{"x": torch.tensor([float(i % 7)]), "labels": torch.tensor(0.0)} for i in range(int(n_examples))]
     folder = tempfile.mkdtemp(prefix="quiz-facts-")
     args = TrainingArguments(folder, use_cpu=True, report_to=[], save_strategy="no", disable_tqdm=True, **arguments)
-    return Trainer(model=Tiny(), args=args, train_dataset=data)
+    return Trainer(model=_tiny_regressor(), args=args, train_dataset=data)
 
 
 def trainer_max_steps(n_examples: int, batch: int, epochs: float, accumulation: int = 1) -> int:
@@ -220,23 +227,13 @@ def cpu_autocast(precision: str) -> int:
 def columns_after_training() -> int:
     """Columns left in a datasets.Dataset with one column the model does not take, after trainer.train() on it with
     the default ``remove_unused_columns=True`` (3: the Trainer drops the column from its own copy only)."""
-    import torch
     from datasets import Dataset
     from transformers import Trainer, TrainingArguments
-
-    class Tiny(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = torch.nn.Linear(1, 1)
-
-        def forward(self, x, labels=None):
-            out = self.linear(x)
-            return {"loss": ((out.squeeze(-1) - labels) ** 2).mean(), "logits": out}
 
     data = Dataset.from_dict({"x": [[float(i)] for i in range(4)], "labels": [0.0] * 4, "sentence1": ["text"] * 4})
     args = TrainingArguments(tempfile.mkdtemp(prefix="quiz-facts-"), use_cpu=True, report_to=[], save_strategy="no",
                              disable_tqdm=True, per_device_train_batch_size=2, max_steps=1)
-    Trainer(model=Tiny(), args=args, train_dataset=data).train()
+    Trainer(model=_tiny_regressor(), args=args, train_dataset=data).train()
     return len(data.column_names)
 
 
