@@ -228,7 +228,7 @@ def test_new_questions_ask_what_the_lessons_teach(bank):
     se = bank.questions["evaluation.standard_error"]  # SE = sqrt(p(1-p)/N): about 0.02 on 408 pairs at 0.8
     assert se.numeric and se.facts["n_val"] == 408 and se.default_params()["p"] == 0.8
     assert se.accepts(0.02) and se.accepts(0.0198) and not se.accepts(0.01) and not se.accepts(2)
-    assert "half a standard error" in se.explain["en"] and "noise" in se.explain["en"]
+    assert "√2 times" in se.explain["en"] and "half a standard error" not in se.explain["en"] and "noise" in se.explain["en"]
     f1 = bank.questions["evaluation.f1_counts"]  # F1 = 2TP / (2TP + FP + FN), TN unused
     assert f1.numeric and f1.answer["formula"].replace(" ", "") == "2*tp/(2*tp+fp+fn)" and "tn" in f1.params
     assert "noise" in why("scenario.one_seed_each") and "several seeds" in right("scenario.one_seed_each")

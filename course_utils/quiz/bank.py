@@ -154,7 +154,7 @@ class Bank:
             titles = next(iter(self.titles.values()))  # a single file (exam or instructor bank)
         if titles:
             return titles.get(lang) or titles["en"]
-        return {"en": "Chapter quiz", "ko": "단원 마무리 퀴즈"}[lang] if target == "chapter" else {"en": "Quiz", "ko": "퀴즈"}[lang]
+        return {"en": "Chapter quiz", "ko": "단원 퀴즈"}[lang] if target == "chapter" else {"en": "Quiz", "ko": "퀴즈"}[lang]
 
 
 def default_bank_dir() -> Path:

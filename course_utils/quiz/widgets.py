@@ -44,7 +44,7 @@ UI = {
         "submit_tip": "{n}번 문제의 답 제출",
         "correct": "✓ 정답입니다.", "wrong": "✗ 아직입니다. 다시 해 보세요.", "missing": "✗ 빠진 정답이 있습니다. 다시 해 보세요.",
         "empty": "먼저 답을 고르세요.",
-        "saved": "답을 저장했습니다({letters}). 노트북을 제출하기 전까지 바꿀 수 있습니다.",
+        "saved": "답을 저장했습니다({letters}). 노트북을 내기 전까지 바꿀 수 있습니다.",
         "restored": "저장된 답({letters})이 선택되어 있습니다.",
         "score": "점수: {total}문제 중 {right}문제 정답({answered}문제 답함).",
         "progress": "답한 문제: {total}문제 중 {answered}문제. 답은 {file}에 저장됩니다.",
@@ -53,7 +53,7 @@ UI = {
         "fallback": "위젯이 보이지 않나요? 코드로 답하세요: quiz.answer(\"{qid}\", \"a\")",
         "number": "답(숫자):", "number_placeholder": "예: 1377 또는 0.25",
         "number_right": "✓ 정답입니다: {key}.", "number_wrong": "✗ 아직입니다. 다시 해 보세요.",
-        "saved_number": "답을 저장했습니다({value}). 노트북을 제출하기 전까지 바꿀 수 있습니다.",
+        "saved_number": "답을 저장했습니다({value}). 노트북을 내기 전까지 바꿀 수 있습니다.",
         "restored_number": "저장된 답({value})이 입력되어 있습니다.",
     },
 }
