@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.grading import autograde as ag
+from course_utils.grading import progress as batch_progress
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,7 @@ class Terminal(io.StringIO):
     (3600, "1 h 00 min"), (3725, "1 h 02 min"), (-3, "0 s"),
 ])
 def test_durations_read_as_an_instructor_reads_them(seconds, text):
-    assert ag.format_duration(seconds) == text
+    assert batch_progress.format_duration(seconds) == text
 
 
 @pytest.mark.parametrize("seconds, text", [
@@ -49,30 +50,30 @@ def test_durations_read_as_an_instructor_reads_them(seconds, text):
     (3900, "about 1 h 05 min left"),
 ])
 def test_the_eta_is_no_more_precise_than_it_is(seconds, text):
-    assert ag.format_left(seconds) == text
+    assert batch_progress.format_left(seconds) == text
 
 
 def test_eta_is_the_mean_time_per_submission_times_the_rest_over_the_jobs():
     # 3 done in 30 s of grading (10 s each), 37 left, 4 at a time: 10 * 37 / 4
-    assert ag.eta_seconds(30.0, 3, 40, 4) == pytest.approx(92.5)
+    assert batch_progress.eta_seconds(30.0, 3, 40, 4) == pytest.approx(92.5)
     # one job: every remaining submission in turn
-    assert ag.eta_seconds(30.0, 3, 40, 1) == pytest.approx(370.0)
+    assert batch_progress.eta_seconds(30.0, 3, 40, 1) == pytest.approx(370.0)
     # fewer left than jobs: they run side by side, one submission's time, not 2/8 of it
-    assert ag.eta_seconds(20.0, 2, 4, 8) == pytest.approx(10.0)
-    assert ag.eta_seconds(0.0, 0, 40, 4) is None  # nothing finished: no estimate yet
-    assert ag.eta_seconds(50.0, 5, 5, 4) == 0.0
+    assert batch_progress.eta_seconds(20.0, 2, 4, 8) == pytest.approx(10.0)
+    assert batch_progress.eta_seconds(0.0, 0, 40, 4) is None  # nothing finished: no estimate yet
+    assert batch_progress.eta_seconds(50.0, 5, 5, 4) == 0.0
 
 
 def test_the_plain_line_format():
-    assert ag.progress_line(12, 40, 185, 420) == "autograde: 12/40 done, 3 min 05 s elapsed, about 7 min left"
-    assert ag.progress_line(0, 40, 5, None) == "autograde: 0/40 done, 5 s elapsed, ETA after the first submission"
-    assert ag.progress_line(40, 40, 528, 0.0) == "autograde: 40/40 done, 8 min 48 s elapsed"
+    assert batch_progress.progress_line(12, 40, 185, 420) == "autograde: 12/40 done, 3 min 05 s elapsed, about 7 min left"
+    assert batch_progress.progress_line(0, 40, 5, None) == "autograde: 0/40 done, 5 s elapsed, ETA after the first submission"
+    assert batch_progress.progress_line(40, 40, 528, 0.0) == "autograde: 40/40 done, 8 min 48 s elapsed"
 
 
 # ---------------------------------------------------------------- the plain lines (CI logs, a pipe)
 def test_without_a_terminal_plain_lines_after_the_first_at_most_every_interval_and_at_the_end():
     clock, out = Clock(), io.StringIO()
-    progress = ag.Progress(5, 2, stream=out, clock=clock, every=15)
+    progress = batch_progress.Progress(5, 2, stream=out, clock=clock, every=15)
     for at, took in ((10, 10), (12, 12), (20, 9), (31, 11), (33, 8)):
         clock.now = 1000.0 + at
         progress.say(f"s{at}/03_evaluation: graded 5.0/5.0 in {took} s")
@@ -95,7 +96,7 @@ def test_without_a_terminal_plain_lines_after_the_first_at_most_every_interval_a
 def test_tqdm_disable_on_a_terminal_gives_the_plain_lines(monkeypatch):
     monkeypatch.setenv("TQDM_DISABLE", "1")
     clock, out = Clock(), Terminal()
-    progress = ag.Progress(2, 4, stream=out, clock=clock)
+    progress = batch_progress.Progress(2, 4, stream=out, clock=clock)
     clock.now += 65
     progress.finished(65, "a/01_preprocessing")
     progress.close()
@@ -107,7 +108,7 @@ def test_tqdm_disable_on_a_terminal_gives_the_plain_lines(monkeypatch):
 def test_on_a_terminal_a_bar_with_the_eta_and_log_lines_above_it(monkeypatch):
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     clock, out = Clock(), Terminal()
-    progress = ag.Progress(4, 2, stream=out, clock=clock)
+    progress = batch_progress.Progress(4, 2, stream=out, clock=clock)
     clock.now += 30
     progress.say("alice/03_evaluation: graded 5.0/5.0 in 30.0 s")
     evil = ag.shown("evil\x1b[2J\rname")  # as autograde passes it: escaped once, here as in the log lines
