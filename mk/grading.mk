@@ -21,18 +21,23 @@ autograde: $(GRADING_STAMP)
 	$(GRADING) autograde $(if $(JOBS),--jobs $(JOBS))
 
 # make regrade STUDENT=alice ASSIGNMENT=03_evaluation: grade that one submission again, as `make autograde` would
-# (the command line's `autograde --student=ID --assignment=NAME`; exit code 3 if it is "not graded"). The ids
-# reach the command through the environment ("$$STUDENT"), never through the shell's parsing, and as
-# --student=ID, so an id with a quote, a space or a leading "-" stays one id. regrade-args comes first: a
-# missing variable is said before anything is installed.
+# (the command line's `autograde --student=ID --assignment=NAME`; exit code 3 if it is "not graded"). A student id is
+# a submission folder's name, chosen by the student: make must never expand it. A variable given on make's command
+# line is expanded again when make exports it (an id "x$(shell …)" would run on the instructor's machine), so the
+# two are not exported; their raw text ($(value ...)) reaches the shell single-quoted, then the command through the
+# environment ("$$STUDENT") and as --student=ID: an id with a quote, a space, a "$" or a leading "-" stays one id.
+# regrade-args comes first: a missing variable is said before anything is installed.
 STUDENT ?=
 ASSIGNMENT ?=
+unexport STUDENT ASSIGNMENT
+shell_quoted = '$(subst ','\'',$(value $(1)))'
+REGRADE_IDS = STUDENT=$(call shell_quoted,STUDENT) ASSIGNMENT=$(call shell_quoted,ASSIGNMENT)
 regrade: regrade-args $(GRADING_STAMP)
-	$(GRADING) autograde --student="$$STUDENT" --assignment="$$ASSIGNMENT"
+	@$(REGRADE_IDS); export STUDENT ASSIGNMENT; $(GRADING) autograde --student="$$STUDENT" --assignment="$$ASSIGNMENT"
 
 regrade-args:
-	@[ -n "$$STUDENT" ] && [ -n "$$ASSIGNMENT" ] || { echo "make regrade needs STUDENT=<student id> and ASSIGNMENT=<assignment>, e.g. make regrade STUDENT=alice ASSIGNMENT=03_evaluation"; exit 2; }
-	@[ -e "$(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT" ] || [ -L "$(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT" ] || { echo "make regrade: no submission $(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT (collect it first)"; exit 2; }
+	@$(REGRADE_IDS); [ -n "$$STUDENT" ] && [ -n "$$ASSIGNMENT" ] || { echo "make regrade needs STUDENT=<student id> and ASSIGNMENT=<assignment>, e.g. make regrade STUDENT=alice ASSIGNMENT=03_evaluation"; exit 2; }
+	@$(REGRADE_IDS); [ -e "$(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT" ] || [ -L "$(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT" ] || { echo "make regrade: no submission $(COURSE_GRADING_DIR)/submitted/$$STUDENT/$$ASSIGNMENT (collect it first)"; exit 2; }
 
 feedback: $(GRADING_STAMP)
 	$(GRADING) feedback

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -187,7 +188,12 @@ def test_regrade_names_a_submission_that_is_not_there(tmp_path):
         f"make regrade: no submission {tmp_path}/submitted/alice/03_evaluation (collect it first)"], done.stdout
 
 
-def test_regrade_runs_autograde_for_that_one_submission(tmp_path):
+@pytest.mark.parametrize("student", [
+    "-1 'o\"dd",  # a leading "-", quotes, a space: still one id
+    "x$(shell touch {marker})y",  # make must not expand a student's folder name: it would run on the instructor's host
+    "bob$x",  # nor shorten it to another student's ("bob")
+])
+def test_regrade_runs_autograde_for_that_one_submission(tmp_path, student):
     """The recipe as make runs it, with a stand-in interpreter that records its arguments; those arguments, given
     to the real command line, grade one student's one assignment."""
     import json
@@ -197,7 +203,8 @@ def test_regrade_runs_autograde_for_that_one_submission(tmp_path):
     from course_utils.grading import cli
 
     course = tmp_path / "course"
-    student = "-1 'o\"dd"  # a leading "-", quotes, a space: still one id
+    marker = ROOT / f"regrade-expanded-by-make-{tmp_path.name}"  # relative in the id: make runs in ROOT
+    student = student.format(marker=marker.name)
     (course / "submitted" / student / "03_evaluation").mkdir(parents=True)
     (course / "nbgrader_config.py").write_text("")
     argv_file = tmp_path / "argv.json"
@@ -214,6 +221,7 @@ def test_regrade_runs_autograde_for_that_one_submission(tmp_path):
     argv = json.loads(argv_file.read_text())
     assert argv == ["-m", "course_utils.grading", "--course", str(course), "autograde", f"--student={student}",
                     "--assignment=03_evaluation"]
+    assert not marker.exists(), "make expanded the student id"
     seen = {}
 
     def fake_autograde(root, students, only, timeout, jobs):
@@ -223,3 +231,32 @@ def test_regrade_runs_autograde_for_that_one_submission(tmp_path):
     with unittest.mock.patch.object(cli.autograde, "autograde", fake_autograde):
         assert cli.main(argv[2:]) == 0
     assert seen == {"root": course.resolve(), "students": [student], "only": ["03_evaluation"]}
+
+
+# ---------------------------------------------------------------- text a student chose, on the terminal
+FAKE_LINE = "\x1b[2J\x1b[1Agraded 10/10 bob/01_preprocessing: graded"  # clear the screen, fake another's line
+
+
+@pytest.mark.parametrize("bar", [False, True])
+def test_a_reason_quoting_the_students_notebook_reaches_the_terminal_escaped(tmp_path, bar):
+    """nbformat's error repeats the field it rejects, and precheck's reason quotes it: the line that prints it must
+    not carry the student's control characters to the instructor's terminal, bar or no bar."""
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "01_preprocessing.ipynb").write_text(
+        json.dumps({"nbformat": FAKE_LINE, "nbformat_minor": 0, "cells": [], "metadata": {}}))
+    why = ag.precheck(folder, ["01_preprocessing"])
+    assert why and "\x1b" in why  # the student's text is in the reason ...
+    stream = io.StringIO()
+    progress = batch_progress.Progress(1, 1, stream=stream, bar=bar)
+    progress.say(f"alice/01_preprocessing: zero ({why})")
+    progress.close()
+    out = stream.getvalue()
+    assert "\x1b[2J" not in out and "\\x1b[2J" in out  # ... and only its escape reaches the terminal
+
+
+def test_the_plain_log_line_escapes_control_characters(capsys):
+    batch_progress.say_line(f"alice/01: zero ({FAKE_LINE}\nforged line)")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "\x1b" not in out and "\\x1b[1A" in out and "\\nforged line" in out
+

@@ -38,6 +38,7 @@ from typing import Callable
 from course_utils.grading import sandbox, warm
 from course_utils.grading.nbgrader_runner import NbgraderRunner
 from course_utils.grading.progress import Progress, say_line
+from course_utils.grading.terminal import shown
 from course_utils.grading.spreadsheet import SpreadsheetWriter
 from course_utils.grading.course import (INSTRUCTOR_ONLY, NBGRADER_FILES, add_students, assignments, db_url,
                                          ensure_released, nbgrader, submitted_students)
@@ -106,13 +107,6 @@ def _valid_timestamp(path: Path) -> bool:
         return not text or (len(text) < 100 and parse_utc(text) is not None)
     except (ValueError, OverflowError, UnicodeDecodeError, OSError):
         return False
-
-
-def shown(name: str) -> str:
-    """A file or student name as the terminal and the log show it: a name with a control character (an escape
-    sequence that clears the instructor's screen, a newline that fakes a log line) is written as Python's
-    ascii() of it."""
-    return name if name.isprintable() else ascii(name)
 
 
 def stage(folder: Path, notebooks: list[str], target: Path) -> list[str]:

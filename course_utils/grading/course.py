@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from course_utils.grading.terminal import shown
 from course_utils.grading.checks import CHECK_MARKER, HIDDEN_BEGIN
 
 # Files of a source assignment that stay with the instructor: never released, never copied next to a
@@ -94,7 +95,7 @@ def add_students(root: Path) -> list[str]:
                 gb.add_student(student)
                 added.append(student)
     if added:
-        print(f"Added {len(added)} student(s) to the gradebook: {', '.join(added)}")
+        print(f"Added {len(added)} student(s) to the gradebook: {', '.join(shown(a) for a in added)}")
     return added
 
 

@@ -96,6 +96,7 @@ class RobustExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._kernel_lost, self._lost_kind = "", "KernelLost"  # why later cells are not run, and its name
+        self._noted: set[tuple[int, str]] = set()  # (cell, why): a grader note is added once per cell, not per message
         self._output_chars: dict[int, int] = {}
         self._notebook_chars = 0
         self._payloads: dict[int, int] = {}
@@ -186,14 +187,20 @@ class RobustExecute(Execute):
         try:
             return self._process_message(msg, cell, cell_index)
         except ValidationError:  # nbformat checks each output it builds: the kernel chose a field's type
-            cell.outputs.append(_INVALID_OUTPUT_NOTE.copy())
+            self._note_once(cell, cell_index, "invalid", _INVALID_OUTPUT_NOTE.copy())
             return None
+
+    def _note_once(self, cell, cell_index, why: str, note) -> None:
+        """A grader note in a cell's outputs, once: a flood of tiny messages must not grow the notebook by a note each."""
+        if (cell_index, why) not in self._noted:
+            self._noted.add((cell_index, why))
+            cell.outputs.append(note)
 
     def _process_message(self, msg, cell, cell_index):
         if not _shallow(msg.get("content", {}), MAX_OUTPUT_DEPTH):
             # nbformat turns an output into nodes recursively: a deeper one would crash the grader (a
             # RecursionError), so it is dropped here, with a note, as the submission's own doing.
-            cell.outputs.append(NotebookNode(output_type="stream", name="stderr", text=(
+            self._note_once(cell, cell_index, "deep", NotebookNode(output_type="stream", name="stderr", text=(
                 f"\n[grader: an output nested deeper than {MAX_OUTPUT_DEPTH} levels dropped]\n")))
             return None
         msg_type = msg.get("msg_type") or msg.get("header", {}).get("msg_type", "")
@@ -213,7 +220,10 @@ class RobustExecute(Execute):
         if size <= room:  # only what is kept counts against the notebook's budget
             self._notebook_chars += size
             return super().process_message(msg, cell, cell_index)
-        if msg_type == "error":  # errors decide what failed: kept, but short
+        if msg_type == "error":  # errors decide what failed: one kept per cell beyond the budget, and short
+            if (cell_index, "error kept") in self._noted:
+                return None
+            self._noted.add((cell_index, "error kept"))
             content["evalue"] = str(content.get("evalue", ""))[:2000]
             content["traceback"] = [str(line)[:2000] for line in list(content.get("traceback", []))[-5:]]
             self._notebook_chars += _size(content)

@@ -2,7 +2,7 @@
 
 A tqdm bar when stdout is a terminal, plain ``autograde: 12/40 done, ...`` lines otherwise (CI logs, a pipe, pytest).
 Nothing here touches a submission or a grade: it counts finished submissions and their seconds; names reach it
-already escaped (autograde.shown).
+already escaped (terminal.shown), and every line is escaped again on its way out (terminal.printable).
 """
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import threading
 import time
 from typing import Callable, TextIO
 
+from course_utils.grading.terminal import printable
+
 def say_line(line: str) -> None:
-    """A line of the batch's log on stdout (the default when no progress bar is drawn)."""
-    print(line, flush=True)
+    """A line of the batch's log on stdout (the default when no progress bar is drawn), control characters escaped:
+    a reason can quote a student's notebook (nbformat's error repeats the field it rejects)."""
+    print(printable(line), flush=True)
 
 
 def format_duration(seconds: float) -> str:
@@ -133,6 +136,7 @@ class Progress:
 
     def say(self, line: str) -> None:
         """A line of the batch's log (its format unchanged), written above the bar when there is one."""
+        line = printable(line)  # a reason can quote a student's notebook: no control character reaches the terminal
         if self._bar is None:
             self._write(line)
         else:
