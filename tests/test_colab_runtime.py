@@ -103,10 +103,10 @@ def test_first_cell_install_is_rewritten_to_the_local_checkout_and_nothing_else(
     cell = _colab_cell()
     rewritten = runtime.rewrite_first_cell(cell, tmp_path)
     assert "github" not in rewritten.lower()
-    assert f"-c {tmp_path / 'requirements' / 'colab.txt'} " in rewritten
-    assert f'"course-utils[offline] @ {tmp_path.as_uri()}"' in rewritten
+    assert f'    versions = "{tmp_path / "requirements" / "colab.txt"}"' in rewritten
+    assert f'    package = "course-utils[offline] @ {tmp_path.as_uri()}"' in rewritten
     changed = [(a, b) for a, b in zip(cell.splitlines(), rewritten.splitlines()) if a != b]
-    assert len(changed) == 1 and changed[0][0].strip().startswith("%pip install")
+    assert [a.split()[0] for a, _ in changed] == ["versions", "package"]  # the %pip line itself stays
 
 
 def test_a_first_cell_of_another_shape_is_refused():
@@ -198,3 +198,26 @@ def test_make_test_does_not_run_test_colab():
     assert "colab_resolve" not in done.stdout and "colab_runtime" not in done.stdout
     done = subprocess.run(["make", "-n", "test-colab"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "tools/colab_resolve.py" in done.stdout and "tools/colab_runtime.py run" in done.stdout
+
+
+def test_ci_runs_test_colab_as_its_own_job_and_refreshes_the_snapshot_weekly():
+    """Issue 24: `make test-colab` is a CI job beside `make test`; the weekly drift check refreshes the snapshot
+    (make colab-snapshot) and tests against it."""
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "test.yml").read_text(encoding="utf-8"))
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
+    assert "schedule" in triggers and "push" in triggers
+    jobs = workflow["jobs"]
+
+    def commands(job):
+        return " ".join(step.get("run", "") for step in job["steps"])
+
+    on_push = [j for j in jobs.values() if "push" in j.get("if", "") and "make test-colab" in commands(j)]
+    assert on_push, "no CI job runs make test-colab on push"
+    assert all("make test " not in commands(j) + " " and ".ci/run" not in commands(j) for j in on_push)
+    weekly = [j for j in jobs.values() if "schedule" in j.get("if", "")
+              and "make colab-snapshot" in commands(j) and "make test-colab" in commands(j)]
+    assert weekly, "no weekly job refreshes the Colab snapshot and tests against it"
+    assert weekly[0]["steps"].index(next(s for s in weekly[0]["steps"] if "make colab-snapshot" in s.get("run", ""))) < \
+        weekly[0]["steps"].index(next(s for s in weekly[0]["steps"] if "make test-colab" in s.get("run", "")))
