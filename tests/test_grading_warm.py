@@ -2,7 +2,7 @@
 (course_utils.grading.world): it leaves nothing for the next, and cannot reach the template that forks them.
 
 Each kernel is started as nbgrader starts it: jupyter_client with the course's kernel spec, whose launcher
-(course_utils.grading.sandbox) asks the template for a kernel when COURSE_GRADING_WARM_SOCKET is set.
+(course_utils.grading.launcher) asks the template for a kernel when COURSE_GRADING_WARM_SOCKET is set.
 """
 from __future__ import annotations
 

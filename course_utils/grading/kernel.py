@@ -1,4 +1,4 @@
-"""The IPython kernel nbgrader grades with (started inside the sandbox by course_utils.grading.sandbox).
+"""The IPython kernel nbgrader grades with (started inside the sandbox by course_utils.grading.launcher).
 
 An extra layer, not the wall: verdicts are decided outside this kernel
 (course_utils.grading.judge, on the plain values a test sends), so nothing here

@@ -1,9 +1,9 @@
-"""Start an nbgrader grading kernel inside a bubblewrap sandbox (grading/README.md, "Isolation").
+"""The bubblewrap sandbox nbgrader's grading kernels run in (grading/README.md, "Isolation").
 
-The kernel spec ``grading/jupyter/kernels/course-sandbox/kernel.json`` runs
-``python -I -m course_utils.grading.sandbox -f {connection_file}``: an isolated
+The kernel spec ``grading/jupyter/kernels/course-sandbox/kernel.json`` runs the launcher
+``python -I -m course_utils.grading.launcher -f {connection_file}``: an isolated
 interpreter (no working directory, PYTHONPATH or user site on ``sys.path``), so
-nothing in the submission's folder can be imported by this launcher. It
+nothing in the submission's folder can be imported by it. The launcher
 
 * changes to a fixed working directory at once, remembering the folder
   jupyter_client started it in (the autograded submission);
@@ -25,7 +25,6 @@ Debian package ``bubblewrap``.
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
@@ -64,12 +63,6 @@ SCRATCH_VARIABLE = "COURSE_GRADING_SCRATCH"
 TEMPLATE_LOST = "warm-template-lost"
 NOBODY = 65534
 FIXED_CWD = "/"
-
-
-def _connection_file(argv: list[str]) -> Path:
-    if "-f" not in argv or argv.index("-f") + 1 >= len(argv):
-        raise SystemExit("usage: python -I -m course_utils.grading.sandbox -f CONNECTION_FILE")
-    return Path(argv[argv.index("-f") + 1]).resolve()
 
 
 def sandbox_files(folder: Path) -> list[Path]:
@@ -333,38 +326,7 @@ def preflight(timeout: float = 30) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    workdir = Path.cwd().resolve()  # the autograded submission's folder (jupyter_client's cwd)
-    os.chdir(FIXED_CWD)
-    parent = os.getppid()
-    die_with_parent()
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        return 1
-    connection_file = _connection_file(argv)
-    json.loads(connection_file.read_text())  # fail early on a broken connection file
-    os.chmod(connection_file.parent, 0o777)  # the kernel runs as nobody
-    os.chmod(connection_file, 0o644)
-    # jupyter_client starts the kernel in autograded/<student>/<assignment>/: the student's id is the parent's name.
-    learner, files = workdir.parent.name, sandbox_files(workdir)
-    declared = [(path, str(path.relative_to(workdir))) for path in files]
-    from course_utils.grading import warm
-
-    warm_socket = os.environ.get(WARM_SOCKET_VARIABLE)
-    if warm_socket:  # a kernel from the batch's warm template
-        return warm.request_kernel(warm_socket, connection_file, learner, declared)
-    # Cold: a template of its own that imports nothing ahead and serves this one kernel, so both paths give
-    # the kernel the same world (course_utils.grading.world).
-    template = warm.WarmSandbox(preload=False, kernel_dir=connection_file.parent)
-    try:
-        template.ensure_running()
-        return warm.request_kernel(str(template.socket_path), connection_file, learner, declared)
-    except RuntimeError as error:
-        print(f"the grading sandbox did not start: {error}", file=sys.stderr)
-        return 1
-    finally:
-        template.close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # a kernel spec from before the launcher had its own module
+    sys.exit("this kernel spec runs course_utils.grading.sandbox, which no longer starts kernels: copy "
+             "grading/jupyter/kernels/course-sandbox/kernel.json from the course again "
+             "(it runs course_utils.grading.launcher)")

@@ -1,7 +1,7 @@
 """Warm grading sandboxes: one long-lived kernel template per grading job (course_utils.grading.template).
 
 ``WarmSandbox`` starts the template in bwrap (``sandbox.bwrap_command``); the kernel launcher
-(``sandbox.main``) asks it for a kernel with ``request_kernel`` when ``COURSE_GRADING_WARM_SOCKET`` names its
+(``course_utils.grading.launcher``) asks it for a kernel with ``request_kernel`` when ``COURSE_GRADING_WARM_SOCKET`` names its
 socket, else starts a template of its own that serves one kernel without pre-importing anything (the cold
 path). Either way the kernel runs in a world made for it alone (``course_utils.grading.world``).
 
