@@ -4,7 +4,8 @@ The one place naming the public repository is ``[project.urls] Repository`` in
 pyproject.toml. From it follow the badge of each lesson (its own path on the
 ``main`` branch) and the install line of the Colab cell
 (``course-utils[offline] @ git+<URL>``, under the constraint file
-requirements/colab.txt of the lock, read from the ``main`` branch). The Colab cell is the one of
+requirements/colab.txt of the lock, read from the ``main`` branch; `make sync` writes both from the URL,
+tests/test_repository_url.py checks that). The Colab cell is the one of
 CONTRIBUTING.md, byte for byte; run in a normal kernel it does nothing (no pip,
 no google.colab). On Colab that one cell must be enough: what it installs (a
 wheel built from the files git would ship) carries the quiz bank, the local
@@ -26,6 +27,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from colab_cell import run_colab_cell
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -79,12 +81,11 @@ def _first(path: Path, kind: str) -> str:
 
 
 def _pip_install(cell: str) -> tuple[str, Requirement]:
-    """(constraint file URL, requirement) of the cell's one install line."""
-    lines = [line.strip() for line in cell.splitlines() if line.strip().startswith("%pip install")]
-    assert len(lines) == 1, "the Colab cell should have exactly one %pip install line"
-    m = re.fullmatch(r'%pip install -q -c (\S+) "([^"]+)"', lines[0])
-    assert m, f"unexpected install line: {lines[0]}"
-    return m.group(1), Requirement(m.group(2))
+    """(constraint file URL, requirement) of the cell's one install, as IPython expands it on Colab."""
+    ran = run_colab_cell(cell)
+    assert ran["ok"] and len(ran["pip"]) == 1, f"the Colab cell should run one %pip install: {ran}"
+    assert len(ran["pip"][0]) == 5 and ran["pip"][0][:3] == ["install", "-q", "-c"], f"unexpected install: {ran}"
+    return ran["pip"][0][3], Requirement(ran["pip"][0][4])
 
 
 def colab_constraints_url() -> str:

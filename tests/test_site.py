@@ -17,6 +17,11 @@ own MathJax, axe-core (WCAG 2.1 A/AA) on every page with no serious or critical 
 quizzes answer a click (mouse and keyboard) in English and Korean, one question answered
 from the keyboard alone with its verdict in an aria-live region, the language switch lands
 on the twin. Screenshots: build/site-shots/.
+Full-mode pages (`make site-full`): the site is built as the publish workflow builds it, from
+full-mode runs where their code is current and smoke runs elsewhere. Lesson 07, which trains
+nothing, is run in full mode for real by `make site-full`'s executor (build/site-test/lessons-full/);
+its page shows the full-mode run line, every other page the smoke-fallback banner, in both
+languages (axe-core checks those pages with all the others); a full run of older code is never used.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ import functools
 import html
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -89,6 +95,23 @@ def _squash(text: str) -> str:
 
 
 # --- the site, built once from this session's executions ------------------------------------------------
+LESSONS = ROOT / "build" / "lessons"  # the smoke runs `make test` just made
+FULL_RUNS = ROOT / "build" / "site-test" / "lessons-full"  # lesson 07's full-mode runs, made by the site fixture
+FULL_LESSON = "07_chapter_quiz"  # the chapter quiz trains nothing: its full mode costs seconds
+
+
+def _run_full_lesson() -> None:
+    """Lesson 07 in both languages in full mode (COURSE_SMOKE unset) by `make site-full`'s executor."""
+    shutil.rmtree(FULL_RUNS, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_SMOKE"}
+    lessons = [f"notebooks/{lang}/{FULL_LESSON}.ipynb" for lang in LANGS]
+    done = subprocess.run([sys.executable, "tools/run_lessons.py", "--runner", "make site-full", "--out", str(FULL_RUNS),
+                           *lessons], cwd=ROOT, env=dict(env, TQDM_DISABLE="1"), capture_output=True, text=True,
+                          timeout=600)
+    if done.returncode:
+        pytest.fail(f"tools/run_lessons.py failed on lesson 07 in full mode:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
 @pytest.fixture(scope="module")
 def site() -> Path:
     try:
@@ -97,7 +120,10 @@ def site() -> Path:
     except ImportError as exc:
         pytest.fail(f"The site builder is not installed ({exc.name}): run `make site-deps`.")
     try:
-        return site_build.build(ROOT / "build" / "lessons", ROOT / "build" / "site")
+        for _, source in _lessons():
+            site_build.executed_copy(source, LESSONS)  # a missing or stale smoke run: say so before running 07
+        _run_full_lesson()
+        return site_build.build(LESSONS, ROOT / "build" / "site", full_dir=FULL_RUNS)
     except site_build.SiteError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -114,7 +140,8 @@ def _lessons():
 
 
 def _executed(source: Path):
-    return nbformat.read(ROOT / "build" / "lessons" / source.parent.name / source.name, as_version=4)
+    """The executed copy the site fixture's build used for ``source`` (full-mode 07, smoke elsewhere)."""
+    return site_build.pick(source, LESSONS, FULL_RUNS).nb
 
 
 def _page(site: Path, source: Path) -> str:
@@ -512,19 +539,25 @@ def test_a_quiz_works_from_the_keyboard(site, bank, visit, lang):
 
 @needs_chromium
 def test_the_language_switch_lands_on_the_twin(site, visit):
-    tab = visit()
+    """Every lesson page's switch links to its twin in the other language (read from the built HTML); in the
+    browser, one click each way and on the home page lands there (a click per page costs ~2 s and shows no more)."""
     for lang, source in _lessons():
         other = "ko" if lang == "en" else "en"
-        page = tab.open(f"{lang}/{source.stem}.html")
+        switches = re.findall(r'<a class="[^"]*\bcourse-lang-switch\b[^"]*"[^>]*\bhref="([^"]+)"', _page(site, source))
+        assert switches, f"{lang}/{source.stem}.html has no language switch"
+        for href in switches:
+            target = (site / lang / urllib.parse.unquote(href.partition("#")[0])).resolve()
+            assert target == (site / other / f"{source.stem}.html").resolve(), (lang, source.stem, href)
+    tab = visit()
+    for path, twin in (("en/02_trainer_api.html", "ko/02_trainer_api.html"),
+                       ("ko/05_training_loop.html", "en/05_training_loop.html"), ("en/index.html", "ko/index.html")):
+        page = tab.open(path)
         with page.expect_navigation():
             page.locator(".course-lang-switch").first.click()
-        assert page.url.endswith(f"/{other}/{source.stem}.html"), page.url
-        assert page.evaluate("document.documentElement.lang") == other
-        assert page.locator("article h1").count() == 1
-    page = tab.open("en/index.html")
-    with page.expect_navigation():
-        page.locator(".course-lang-switch").first.click()
-    assert page.url.endswith("/ko/index.html")
+        assert page.url.endswith("/" + twin), page.url
+        assert page.evaluate("document.documentElement.lang") == twin.split("/")[0]
+        if "index" not in twin:
+            assert page.locator("article h1").count() == 1
     assert not tab.problems, "\n".join(tab.problems)
 
 
@@ -629,4 +662,76 @@ def test_a_quiz_question_answered_with_the_keyboard_alone(site, bank, visit):
     expect(live).to_contain_text(reads["correct"])
     expect(page.locator(".course-quiz-score")).to_have_attribute("aria-live", "polite")
     expect(page.locator(".course-quiz-score")).to_contain_text(reads["score"])
+    assert not tab.problems, "\n".join(tab.problems)
+
+
+# --- full-mode pages (`make site-full`) ---------------------------------------------------------------------------
+# What the pages say, written out here (not imported from the builder).
+FULL_READS = {
+    "en": {"full": "full mode", "smoke": "smoke mode", "took": "It took", "versions": "Versions: Python",
+           "banner": "Numbers from a smoke run, not a full one.",
+           "none": "has not been run in full mode yet", "changed": "code changed after its last full-mode run"},
+    "ko": {"full": "전체 모드", "smoke": "스모크 모드", "took": "실행 시간:", "versions": "버전: Python",
+           "banner": "전체 실행이 아닌 스모크 실행의 숫자입니다.",
+           "none": "아직 전체 모드로 실행한 적이 없으므로", "changed": "뒤에 이 강의의 코드가 바뀌었으므로"},
+}
+
+
+def _run_info(page_html: str) -> tuple[str, str | None]:
+    """(the run line, the smoke-fallback banner or None) of a page, as text."""
+    line = re.search(r'<p class="course-run-info[^"]*">(.*?)</p>', page_html, re.S)
+    banner = re.search(r'<p class="course-run-fallback" role="note">(.*?)</p>', page_html, re.S)
+    assert line, "no run line"
+    return _text(line.group(1)), (_text(banner.group(1)) if banner else None)
+
+
+def test_full_mode_pages_and_smoke_fallbacks(site):
+    """Lesson 07 from its full-mode run (run line: full mode, the executor, date, run time, versions); every other
+    lesson from its smoke run, with the banner that says so, in both languages."""
+    for lang, source in _lessons():
+        reads = FULL_READS[lang]
+        line, banner = _run_info(_page(site, source))
+        if source.stem == FULL_LESSON:
+            run = nbformat.read(FULL_RUNS / lang / source.name, as_version=4).metadata[runinfo.KEY]
+            assert run["mode"] == "full" and run["ok"] and run["seconds"] > 0 and run["versions"]["transformers"]
+            assert reads["full"] in line and run["date"] in line and "make site-full" in line, line
+            assert reads["took"] in line and reads["versions"] in line, line
+            assert f"transformers {run['versions']['transformers']}" in line, line
+            assert banner is None, f"{lang}/{source.stem}: a full-mode page with a smoke banner: {banner}"
+        else:
+            assert reads["smoke"] in line, f"{lang}/{source.stem}: {line}"
+            assert banner and banner.startswith(reads["banner"]) and reads["none"] in banner, \
+                f"{lang}/{source.stem}: no smoke-fallback banner ({banner})"
+
+
+def test_a_full_run_of_older_code_is_not_used(site, tmp_path):
+    """A full-mode copy whose code cells no longer match the lesson gives way to the smoke run, which says why."""
+    for lang in LANGS:
+        source = ROOT / "notebooks" / lang / f"{FULL_LESSON}.ipynb"
+        assert site_build.pick(source, LESSONS, FULL_RUNS).nb.metadata[runinfo.KEY]["mode"] == "full"
+        older = nbformat.read(FULL_RUNS / lang / source.name, as_version=4)
+        cell = [c for c in older.cells if c.cell_type == "code"][-1]
+        cell.source += "\n# the lesson said more here before"
+        (tmp_path / lang).mkdir()
+        nbformat.write(older, tmp_path / lang / source.name)
+        chosen = site_build.pick(source, LESSONS, tmp_path)
+        assert chosen.nb.metadata[runinfo.KEY]["mode"] == "smoke", f"{lang}: the full run of older code was used"
+        date = older.metadata[runinfo.KEY]["date"]
+        assert chosen.fallback == {"why": "changed", "date": date}
+        _, banner = _run_info(site_build.page_bar(source, lang, chosen.nb.metadata[runinfo.KEY], chosen.fallback))
+        assert FULL_READS[lang]["changed"] in banner and date in banner, banner
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_smoke_fallback_banner_is_seen(site, visit, lang):
+    """A boxed note at the top of the page, not the muted run line (axe-core checks it with every page)."""
+    tab = visit(lang)
+    page = tab.open(f"{lang}/02_trainer_api.html")
+    banner = page.locator(".course-run-fallback")
+    assert banner.is_visible() and banner.bounding_box()["height"] > 20
+    assert banner.evaluate("e => getComputedStyle(e).borderLeftWidth") == "6px"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    banner.screenshot(path=str(SHOTS / f"smoke_fallback_{lang}.png"))
+    assert tab.open(f"{lang}/{FULL_LESSON}.html").locator(".course-run-fallback").count() == 0
     assert not tab.problems, "\n".join(tab.problems)

@@ -46,7 +46,11 @@ RUNTIME_PACKAGES = ("pip", "ipykernel", "ipython", "jupyter-client", "jupyter-co
                     "pyyaml", "tqdm", "sentence-transformers")
 UNCONSTRAINED = {"setuptools"}
 TORCH = "torch==2.13.0"  # the CPU build on this machine's disk; Colab's is 2.11.0+cpu
-INSTALL_LINE = re.compile(r'^(\s*%pip install -q -c )(\S+)( "course-utils\[offline\] @ )(git\+\S+)(")$', re.M)
+# The Colab cell (tools/repository_url.py) builds its two GitHub URLs in variables that %pip expands.
+INSTALL_LINE = re.compile(r'^\s*%pip install -q -c \{versions\} "\{package\}"$', re.M)
+VERSIONS_LINE = re.compile(r'^(\s*versions = )f?"https://raw\.githubusercontent\.com/\S+/requirements/colab\.txt"$',
+                           re.M)
+PACKAGE_LINE = re.compile(r'^(\s*package = )f?"(course-utils\[offline\] @ )git\+https://github\.com/\S+"$', re.M)
 CONTROLS = "@jupyter-widgets/controls"
 IPYWIDGETS8_MODEL_VERSION = "2.0.0"  # ipywidgets 7 writes 1.5.0
 
@@ -72,11 +76,10 @@ def colab_python() -> str:
 
 def rewrite_first_cell(source: str, root: Path = ROOT) -> str:
     """The Colab cell with its constraint URL and git URL pointing at the local checkout."""
-    found = INSTALL_LINE.findall(source)
-    if len(found) != 1 or not found[0][1].endswith("/requirements/colab.txt"):
-        raise ValueError(f"the first cell has no (or more than one) Colab install line of the expected shape:\n{source}")
-    return INSTALL_LINE.sub(lambda m: f"{m.group(1)}{root / 'requirements' / 'colab.txt'}{m.group(3)}"
-                                      f"{root.as_uri()}{m.group(5)}", source)
+    if any(len(line.findall(source)) != 1 for line in (INSTALL_LINE, VERSIONS_LINE, PACKAGE_LINE)):
+        raise ValueError(f"the first cell has no (or more than one) Colab install of the expected shape:\n{source}")
+    source = VERSIONS_LINE.sub(lambda m: f'{m.group(1)}"{root / "requirements" / "colab.txt"}"', source)
+    return PACKAGE_LINE.sub(lambda m: f'{m.group(1)}"{m.group(2)}{root.as_uri()}"', source)
 
 
 def pip(python: Path, *args: str, quiet: bool = True) -> None:

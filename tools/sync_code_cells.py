@@ -1,7 +1,12 @@
-"""Copy the code cells of each English lesson into its Korean twin, keeping Korean comments.
+"""Copy the code cells of each English lesson into its Korean twin, keeping Korean comments; write the
+repository's URL (pyproject.toml, [project.urls] Repository) wherever the course uses it.
 
 Usage: python tools/sync_code_cells.py [lesson.ipynb ...]  (default: every lesson)
-       python tools/sync_code_cells.py --check              (exit 1 if any twin differs)
+       python tools/sync_code_cells.py --check              (exit 1 if any twin or URL differs)
+
+First the places made from the repository's URL are written (tools/repository_url.py): each lesson's
+Colab badge and Colab cell (en and ko), the badges and website links of README.md, the Colab cell of
+CONTRIBUTING.md, the links of grading/hub/README.md. A fork edits [project.urls] and runs `make sync`.
 
 Code cells of the two languages hold the same code; only their comments may
 differ (Korean lessons have Korean comments). Two cells count as the same when
@@ -26,6 +31,8 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools import repository_url  # noqa: E402
 
 
 def _split_comments(source: str) -> list[tuple[str, bool]]:
@@ -110,7 +117,14 @@ def sync(en_path: Path, check: bool = False) -> str | None:
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     paths = [Path(a).resolve() for a in argv if a != "--check"] or sorted((ROOT / "notebooks" / "en").glob("*.ipynb"))
-    problems = [p for p in (sync(path, check) for path in paths) if p]
+    twins = [ROOT / "notebooks" / "ko" / path.name for path in paths]
+    differ, problems = repository_url.sync(ROOT, paths + [t for t in twins if t.exists()], check)
+    for place in differ:
+        print(f"{place} differs from what [project.urls] Repository in pyproject.toml makes; run `make sync`"
+              if check else f"{place} written from [project.urls] Repository")
+    if differ and check:
+        problems.append(f"{len(differ)} place(s) disagree with the repository URL of pyproject.toml")
+    problems += [p for p in (sync(path, check) for path in paths) if p]
     for problem in problems:
         print(problem)
     return 1 if problems else 0

@@ -16,6 +16,10 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tools.repository_url import Repository
 
 TIME_LINE = {"en": re.compile(r"\*\*How long it takes:\*\*\s*(?P<phrase>[^(]+?)\s+in full mode[^(]*"
                               r"\((?P<paren>[^)]*)\)"),
@@ -164,12 +168,11 @@ def _cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
-def page(lang: str, rows: list[Lesson], src: Path, repo: tuple[str, str]) -> str:
+def page(lang: str, rows: list[Lesson], src: Path, repo: Repository) -> str:
     """index.md of one language; writes the figures it shows into ``src``/_home/."""
     h, other = HOME[lang], "ko" if lang == "en" else "en"
-    owner, name = repo
     first = rows[0].source
-    colab = f"https://colab.research.google.com/github/{owner}/{name}/blob/main/notebooks/{lang}/{first.name}"
+    colab = repo.colab(f"notebooks/{lang}/{first.name}")
     button = (f'<a class="course-button course-colab" href="{html.escape(colab)}">'
               f'{html.escape(h["colab_label"])}</a>')
     figures = src / "_home"
@@ -195,11 +198,11 @@ def page(lang: str, rows: list[Lesson], src: Path, repo: tuple[str, str]) -> str
             f"## {h['start']}\n\n"
             f"1. {h['colab'].format(button=button)}\n"
             f"2. {h['local']}\n\n"
-            f"   ```bash\n   git clone https://github.com/{owner}/{name}\n   cd {name}\n   make lab\n   ```\n\n"
+            f"   ```bash\n   git clone {repo.url}\n   cd {repo.name}\n   make lab\n   ```\n\n"
             f"3. {h['read'].format(first=first_link)}\n\n"
             f"## {h['lessons']}\n\n"
             f"```{{table}}\n:class: course-home-lessons\n\n{table}\n```\n\n"
-            f"{h['repo'].format(repo=f'[{owner}/{name}](https://github.com/{owner}/{name})')}\n\n"
+            f"{h['repo'].format(repo=f'[{repo.slug}]({repo.url})')}\n\n"
             f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
 
 
