@@ -50,7 +50,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "data_paraphrase": {
         "en": "Data: the course's built-in paraphrase set (no Hub, no local MRPC; set COURSE_DATA_DIR to use MRPC files). Same columns and labels as GLUE MRPC.",
-        "ko": "데이터: 강좌에 내장된 패러프레이즈 세트(허브도 로컬 MRPC도 없음. MRPC 파일을 쓰려면 COURSE_DATA_DIR을 지정하세요). 열과 레이블은 GLUE MRPC와 같습니다.",
+        "ko": "데이터: 강좌에 내장된 패러프레이즈 세트(허브에도 로컬 폴더에도 MRPC가 없을 때 씁니다. MRPC 파일을 쓰려면 COURSE_DATA_DIR을 지정하세요). 열과 레이블은 GLUE MRPC와 같습니다.",
     },
     "checkpoint_hub": {
         "en": "Checkpoint: {name} from the Hugging Face Hub.",
@@ -189,6 +189,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": ". 복구하지 못했습니다({why}). 파일을 다른 곳으로 옮긴 뒤 다시 답하세요.",
     },
     "quiz_file_unchanged": {"en": "; the file was left unchanged.", "ko": ". 파일은 바꾸지 않았습니다."},
+    "quiz_summary_score": {
+        "en": "{name}: {right} of {total} correct ({answered} answered)",
+        "ko": "{name}: {total}문제 중 {right}문제 정답({answered}문제 답함)",
+    },
+    "quiz_summary_answered": {
+        "en": "{name}: {answered} of {total} answered",
+        "ko": "{name}: {total}문제 중 {answered}문제 답함",
+    },
+    "quiz_summary_exam": {
+        "en": "; {n} exam-mode answer(s) not scored here: they are graded later",
+        "ko": ". 시험 모드로 낸 답 {n}개는 나중에 채점하므로 여기서 세지 않았습니다",
+    },
+    "quiz_summary_open": {"en": "; still open: {ids}", "ko": ". 남은 문제: {ids}"},
+    "quiz_summary_all": {"en": "All lessons", "ko": "모든 강의"},
     "quiz_exam_for": {
         "en": "Exam variant for learner {learner!r}: grading uses your course login, so answer in your own account.",
         "ko": "학습자 {learner!r}의 시험 문제입니다. 채점은 강좌 로그인 ID로 하므로 반드시 자기 계정에서 답하세요.",

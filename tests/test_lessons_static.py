@@ -192,3 +192,18 @@ def test_lesson_ends_with_exercises_and_a_self_check(path, required):
     assert 3 <= count <= 5, f"{count} numbered exercises; the lesson should have 3 to 5"
     checks = [c for c in section if c["cell_type"] == "code" and SELF_CHECK.search("".join(c["source"]))]
     assert checks, "at least one self-check cell (a call of a check_...() function) in the exercises section"
+
+
+ANSWER_SUMMARY = {"en": "<details><summary>Answer</summary>", "ko": "<details><summary>풀이</summary>"}
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_self_check_is_followed_by_a_folded_answer(path):
+    """Issue 22: a self-learner can compare with a worked answer after running the check, for every exercise."""
+    nb_cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for i, cell in enumerate(nb_cells):
+        if cell["cell_type"] == "code" and SELF_CHECK.search("".join(cell["source"])):
+            after = next((c for c in nb_cells[i + 1:] if c["cell_type"] == "markdown"), None)
+            text = "".join(after["source"]) if after else ""
+            assert text.startswith(ANSWER_SUMMARY[path.parent.name]) and "</details>" in text, (
+                f"{cell.get('id')}: the markdown cell after a self-check is its folded answer")

@@ -298,6 +298,33 @@ def test_korean_texts_are_korean_and_use_the_course_terms(either_bank):
             assert word not in text, f"{where}: use the COURSE_SPEC term instead of {word!r}"
 
 
+def test_korean_uses_one_form_for_ids_percentage_points_and_no_english_gloss_for_configuration(bank):
+    """Issue 22, Korean review: 'ID' (not 'id') in prose, '%포인트' for percentage points, no '(configuration)' gloss."""
+    for q in bank.questions.values():
+        texts = [q.prompt["ko"]] + [c.text["ko"] for c in q.choices] + [c.explain["ko"] for c in q.choices]
+        if q.numeric:
+            texts.append(q.explain["ko"])
+        for text in texts:
+            prose = re.sub(r"`[^`]*`", "", text)  # code keeps its own spelling (`id2label`, `input_ids`)
+            assert not re.search(r"(?<![A-Za-z_])id(?![A-Za-z_0-9])", prose), f"{q.id}: write ID in Korean prose: {text}"
+            assert not re.search(r"\d\s*포인트", prose), f"{q.id}: percentage points are '%포인트': {text}"
+            assert "(configuration)" not in prose, f"{q.id}: no English gloss for 구성: {text}"
+
+
+def test_each_lesson_quiz_is_titled_like_its_lesson(bank):
+    """The title a lesson's quiz shows is that lesson's own heading, in both languages (issue 22, Korean review)."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for lesson in LESSONS:
+        number = int(lesson[:2])
+        for lang, title in (("en", f"Lesson {number} quiz — {{}}"), ("ko", f"{number}강 퀴즈 — {{}}")):
+            cells = json.loads((root / "notebooks" / lang / f"{lesson}.ipynb").read_text(encoding="utf-8"))["cells"]
+            heading = next(line for line in "".join(cells[0]["source"]).splitlines() if line.startswith("# "))
+            assert bank.title(lesson, lang) == title.format(heading.split(" — ", 1)[1]), (lesson, lang, heading)
+
+
 def test_every_choice_is_explained_in_both_languages(bank):
     for q in bank.questions.values():
         for c in q.choices:

@@ -162,14 +162,53 @@ def test_score_for_grading(in_tmp):
         "trainer.fp16": False, "trainer.optimizer_steps": False}
 
 
-def test_summary_lists_done_and_open_questions(in_tmp, capsys):
-    quiz.answer("trainer.fp16", "a")
+def test_summary_scores_the_answers_and_lists_open_questions(in_tmp, capsys, monkeypatch):
+    """quiz.summary() says how many questions were answered right out of how many, lesson by lesson, in both
+    languages (course_utils.messages), and which are still open."""
+    lesson = quiz.load_bank().lessons["04_advanced_training"]
+    n = len(lesson)
+    quiz.answer("trainer.fp16", _letter("trainer.fp16"))  # right
+    quiz.answer("trainer.gradient_accumulation", _letter("trainer.gradient_accumulation", "Saving the gradients"))  # wrong
     capsys.readouterr()
     quiz.summary("04_advanced_training")
     out = capsys.readouterr().out
-    n = len(quiz.load_bank().lessons["04_advanced_training"])
-    assert out.startswith(f"04_advanced_training: 1/{n} answered; still open: trainer.gradient_accumulation")
-    assert "Correct" not in out and "wrong" not in out.lower()
+    still_open = ", ".join(q for q in lesson if q not in ("trainer.fp16", "trainer.gradient_accumulation"))
+    assert out == f"04_advanced_training: 1 of {n} correct (2 answered); still open: {still_open}\n"
+
+    quiz.answer("trainer.gradient_accumulation", _letter("trainer.gradient_accumulation"))  # corrected: the last counts
+    monkeypatch.setenv("COURSE_LANG", "ko")
+    capsys.readouterr()
+    quiz.summary("04_advanced_training")
+    assert capsys.readouterr().out.startswith(f"04_advanced_training: {n}문제 중 2문제 정답(2문제 답함). 남은 문제: ")
+
+
+def test_summary_of_the_chapter_adds_a_total_and_does_not_score_exam_answers(in_tmp, capsys):
+    bank = quiz.load_bank()
+    quiz.answer("trainer.eval_strategy", _letter("trainer.eval_strategy"))  # right, practice
+    quiz.answer("trainer.optimizer_steps", 1377)  # right, practice (a number question)
+    quiz.answer("trainer.fp16", _letter("trainer.fp16"), mode="exam")  # right, but an exam answer: not scored here
+    capsys.readouterr()
+    quiz.summary()
+    lines = capsys.readouterr().out.splitlines()
+    chapter = bank.select("chapter")  # lessons 1-6, the chapter quiz of lesson 7
+    assert len(lines) == len({q.lesson for q in chapter}) + 1
+    by_lesson = dict(line.split(": ", 1) for line in lines)
+    assert by_lesson["02_trainer_api"].startswith(f"1 of {len(bank.lessons['02_trainer_api'])} correct (1 answered)")
+    assert by_lesson["03_evaluation"].startswith(f"1 of {len(bank.lessons['03_evaluation'])} correct (1 answered)")
+    assert by_lesson["04_advanced_training"].startswith(
+        f"0 of {len(bank.lessons['04_advanced_training'])} correct (1 answered); 1 exam-mode answer(s) not scored here")
+    assert by_lesson["All lessons"] == f"2 of {len(chapter)} correct (3 answered); 1 exam-mode answer(s) " \
+                                      "not scored here: they are graded later"
+
+
+def test_summary_of_a_keyless_exam_file_counts_answers_only(in_tmp, capsys):
+    exam_file = quiz.export_exam("04_advanced_training", in_tmp / "exam.yaml")
+    quiz.answer("trainer.fp16", "a", mode="exam", questions=exam_file)
+    capsys.readouterr()
+    quiz.summary("04_advanced_training", questions=exam_file)
+    out = capsys.readouterr().out
+    assert out.startswith(f"04_advanced_training: 1 of {len(quiz.load_bank().lessons['04_advanced_training'])} answered")
+    assert "correct" not in out
 
 
 def test_print_questions_for_front_ends_without_widgets(capsys):

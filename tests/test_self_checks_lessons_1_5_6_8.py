@@ -393,3 +393,100 @@ def test_fourth_class_wrong_answers(tmp_path, capsys):
     assert "rerun" in capsys.readouterr().out
     model.config.id2label = {**three, 3: "account"}
     assert checks.check_fourth_class(path, model) is True
+
+
+# ---- the folded answers of lessons 5, 6 and 8 pass their own checks ----------------------------------------------
+# Issue 22: every self-checked exercise has a worked answer folded under its check cell. An answer the check refuses
+# would teach a wrong solution, so each answer's code is run through the check it answers (en), and the Korean answer
+# holds the same code (comments aside).
+
+import json  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_without_comments(source: str) -> str:
+    """What `make sync` compares: tools/sync_code_cells.py, loaded by path as tests/test_lessons_static.py does."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_code_cells", ROOT / "tools" / "sync_code_cells.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.code_without_comments(source)
+
+
+def _answer(lesson, cell_id, lang="en"):
+    cells = json.loads((ROOT / "notebooks" / lang / f"{lesson}.ipynb").read_text(encoding="utf-8"))["cells"]
+    text = next("".join(c["source"]) for c in cells if c.get("id") == cell_id)
+    assert text.startswith("<details><summary>"), f"{lesson}/{cell_id} is not a folded answer"
+    return text
+
+
+def _answer_code(lesson, cell_id, lang="en"):
+    blocks = re.findall(r"```python\n(.*?)```", _answer(lesson, cell_id, lang), re.S)
+    assert blocks, f"{lesson}/{cell_id} has no code"
+    return blocks[0]
+
+
+ANSWERS_WITH_CODE = [("05_training_loop", "lesson05-ex2-answer"), ("06_learning_curves", "lesson06-ex2-answer"),
+                     ("06_learning_curves", "lesson06-ex4-answer"), ("08_use_your_model", "lesson08-ex1-answer"),
+                     ("08_use_your_model", "lesson08-ex4-answer")]
+
+
+@pytest.mark.parametrize("lesson, cell_id", ANSWERS_WITH_CODE)
+def test_korean_answer_holds_the_same_code(lesson, cell_id):
+    assert code_without_comments(_answer_code(lesson, cell_id, "ko")) == code_without_comments(
+        _answer_code(lesson, cell_id, "en"))
+
+
+def test_lesson5_answer_evaluate_loss_passes_its_check():
+    namespace = {"torch": torch}
+    exec(_answer_code("05_training_loop", "lesson05-ex2-answer"), namespace)
+    assert checks.check_evaluate_loss(namespace["evaluate_loss"], _TinyModel(), _full_batches_loader(), "cpu") is True
+
+
+def test_lesson5_answer_three_processes_passes_its_check():
+    for lang in ("en", "ko"):
+        found = re.search(r"`my_prediction = \((\d+), (\d+)\)`", _answer("05_training_loop", "lesson05-ex4-answer", lang))
+        assert found, lang
+        assert checks.check_launch_prediction(tuple(map(int, found.groups())), n_train=3668) is True
+
+
+def test_lesson6_answer_best_epoch_passes_its_check():
+    namespace = {}
+    exec(_answer_code("06_learning_curves", "lesson06-ex2-answer"), namespace)
+    assert checks.check_best_epoch(namespace["best_epoch"], LOG) is True
+
+
+def test_lesson6_answer_loss_args_passes_its_check(tmp_path, monkeypatch):
+    from transformers import TrainingArguments
+
+    monkeypatch.chdir(tmp_path)
+    namespace = {"TrainingArguments": TrainingArguments, "env": SimpleNamespace(cpu_bf16=False)}
+    exec(_answer_code("06_learning_curves", "lesson06-ex4-answer"), namespace)
+    assert checks.check_best_model_args(namespace["loss_args"]) is True
+
+
+def test_lesson8_answer_label_pairs_passes_its_check():
+    namespace = {}
+    exec(_answer_code("08_use_your_model", "lesson08-ex1-answer"), namespace)
+    assert checks.check_label_pairs(namespace["label_pairs"], _fake_pipeline, _FakeModel(), _FakeTokenizer()) is True
+
+
+def test_lesson8_answer_fourth_class_passes_its_check(tmp_path):
+    namespace = {"messages": {label: [f"{label} message {i}" for i in range(15)]
+                              for label in ("billing", "delivery", "technical")}}
+    exec(_answer_code("08_use_your_model", "lesson08-ex4-answer"), namespace)
+    new = namespace["messages"]["account"]
+    assert len(set(new)) == len(new) >= 10
+    path = tmp_path / "support.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:  # as the lesson's CSV cell writes it
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for label, texts in namespace["messages"].items():
+            writer.writerows([text, label] for text in texts)
+    names = sorted(namespace["messages"])  # class_encode_column sorts the names
+    model = SimpleNamespace(config=SimpleNamespace(id2label=dict(enumerate(names))))
+    assert checks.check_fourth_class(path, model) is True

@@ -7,7 +7,7 @@ Public API (lessons, grading and the browser tests rely on it):
 - ``answer(qid, letters_or_number)``: the same in plain code ("b", "a,c", ["a", "c"] as displayed
   to this learner, or a number such as 1377).
 - ``print_questions(target)``: the questions as text, in the order and letters the widgets show.
-- ``summary()``: which questions are answered (not graded).
+- ``summary()``: per lesson, how many questions were answered right out of how many, and which are open.
 - ``load_responses(path=None)`` -> {qid: [choice ids] | number}; ``score(responses, bank=None)`` -> {qid: bool}.
 - ``export_exam(ids_or_lesson, path, bank=None, variants=0)``: a keyless question file for exam mode,
   optionally with per-student variants (grading: ``course_utils.quiz.exam``).
@@ -154,20 +154,39 @@ def answer(qid: str, letters, mode: str | None = None, questions=None) -> None:
 
 
 def summary(target="chapter", questions=None) -> None:
-    """Print which questions have a saved answer (not whether it is right)."""
+    """Print, lesson by lesson, how many questions were answered right out of how many, and which are still open.
+
+    Practice answers are scored against the bank's key, as the widgets score them. Answers given in exam mode are
+    counted as answered but not scored here (they are graded later), and an exam file without a key scores nothing.
+    """
     bank = _bank(questions)
     saved = responses.read(repair=True)
-    ko = language() == "ko"
     lessons = {}
     for q in bank.select(target):
         lessons.setdefault(q.lesson, []).append(q)
+    totals = {"right": 0, "total": 0, "answered": 0, "exam": 0}
     for lesson, qs in lessons.items():
-        done = [q.id for q in qs if q.id in saved]
+        answered = [q for q in qs if q.id in saved]
+        exam = {q.id for q in answered if bank.keyless or saved[q.id].get("mode") == "exam"}
+        n_right = sum(right(q, responses.plain_answer(saved[q.id])) for q in answered if q.id not in exam)
         todo = [q.id for q in qs if q.id not in saved]
-        line = f"{lesson}: {len(done)}/{len(qs)} " + ("답함" if ko else "answered")
-        if todo:
-            line += ("; 남은 문제: " if ko else "; still open: ") + ", ".join(todo)
-        print(line)
+        counts = {"right": n_right, "total": len(qs), "answered": len(answered), "exam": len(exam)}
+        for name, value in counts.items():
+            totals[name] += value
+        print(_summary_line(lesson, counts, todo, scored=not bank.keyless))
+    if len(lessons) > 1:
+        print(_summary_line(messages.text("quiz_summary_all"), totals, [], scored=not bank.keyless))
+
+
+def _summary_line(name: str, counts: dict, todo: list[str], scored: bool) -> str:
+    """One line of summary(): the score (or, for a keyless exam file, the answered count), then what is open."""
+    key = "quiz_summary_score" if scored else "quiz_summary_answered"
+    line = messages.text(key, name=name, **{k: counts[k] for k in ("right", "total", "answered")})
+    if scored and counts["exam"]:
+        line += messages.text("quiz_summary_exam", n=counts["exam"])
+    if todo:
+        line += messages.text("quiz_summary_open", ids=", ".join(todo))
+    return line
 
 
 def right(question: Question, given, params: dict | None = None) -> bool:
