@@ -19,7 +19,10 @@ LESSONS = ["01_preprocessing", "02_trainer_api", "03_evaluation", "04_advanced_t
 # wrong choices nobody would pick ("Training for exactly 16 epochs", "Using 16 GPUs", ...) with misconceptions
 # learners hold, as long as the key; the key's position may move (issue 11: balanced positions).
 SECTION = {
-    "trainer.processing_class": ("It tells the Trainer which tokenizer to use for processing data.", None),
+    # issue 22: the source's "which tokenizer to use for processing data" read as "tokenizes the data" (a wrong choice)
+    "trainer.processing_class": (
+        "It names the model's tokenizer: the Trainer saves it with each checkpoint and, by default, pads batches with it.",
+        None),
     "trainer.eval_strategy": ("`eval_strategy`", ["`eval_frequency`", "`eval_strategy`", "`evaluation_steps`", "`do_eval`"]),
     "trainer.fp16": ("Mixed precision training with 16-bit floating point numbers, for speed and lower memory use.", None),
     "trainer.compute_metrics": ("It turns logits into predictions and computes metrics such as accuracy and F1.", None),

@@ -80,7 +80,7 @@ def test_answers_and_choice_order_survive_a_kernel_restart(tmp_path, monkeypatch
     n_single = sum(not q.numeric and not q.multiple for q in bank.select("02_trainer_api"))
     assert len(radios) == n_single
     picked = radios[0]["_options_labels"][radios[0]["index"]]
-    assert picked.split(") ", 1)[1] == "It tells the Trainer which tokenizer to use for processing data."
+    assert picked.split(") ", 1)[1] == "It names the model's tokenizer: the Trainer saves it with each checkpoint and, by default, pads batches with it."
     assert f"  {picked}" in printed_before  # the same letter as in the printed quiz
     assert [r["index"] for r in radios[1:]] == [None] * (n_single - 1)
     feedback = [m["state"]["value"] for m in shown_models
