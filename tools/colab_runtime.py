@@ -242,9 +242,14 @@ def run(lessons: list[str], timeout: int) -> int:
     standin, ipython_dir = write_standin(WORK)
     log = WORK / "colab-calls.jsonl"
     log.unlink(missing_ok=True)
-    data = os.environ.get("COURSE_DATA_DIR") or str((ROOT.parent / "shared" / "data" / "mrpc").resolve())
+    # MRPC as the Makefile finds it (COURSE_DATA_DIR, or ../shared beside a maintainer's checkout); without
+    # either, the lessons read the course's own paraphrase set, as on Colab without the Hub.
+    shared = ROOT.parent / "shared" / "data" / "mrpc"
+    data = os.environ.get("COURSE_DATA_DIR") or (str(shared.resolve()) if shared.is_dir() else None)
+    if data is None:
+        os.environ.pop("COURSE_DATA_DIR", None)
     os.environ.update(COURSE_SMOKE="1", HF_HUB_OFFLINE="1", TQDM_DISABLE="1", TOKENIZERS_PARALLELISM="false",
-                      COURSE_DATA_DIR=data, PYTHONPATH=str(standin), IPYTHONDIR=str(ipython_dir),
+                      **({"COURSE_DATA_DIR": data} if data else {}), PYTHONPATH=str(standin), IPYTHONDIR=str(ipython_dir),
                       COLAB_STANDIN_LOG=str(log), PYDEVD_DISABLE_FILE_VALIDATION="1", HF_HOME=str(WORK / "hf-home"), MPLBACKEND="module://matplotlib_inline.backend_inline")
     paths = sorted((ROOT / "notebooks" / "en").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "ko").glob("*.ipynb"))
     if lessons:
