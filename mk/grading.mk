@@ -8,14 +8,23 @@ GRADING := $(PY) -m course_utils.grading --course $(COURSE_GRADING_DIR)
 # most 16 (course_utils.grading.autograde.default_jobs says why).
 JOBS ?=
 
-.PHONY: release autograde regrade regrade-args feedback grades report instructor-init
+.PHONY: policy release collect autograde regrade regrade-args feedback grades report instructor-init
 
 instructor-init: $(GRADING_STAMP)
 	@test -n "$(DEST)" || { echo "make instructor-init DEST=/path/outside/the/repository"; exit 2; }
 	$(PY) -m course_utils.grading init "$(DEST)"
 
+# course.yaml (due dates, late rules, extensions; grading/README.md, "A term") checked and shown as it applies.
+policy: $(GRADING_STAMP)
+	$(GRADING) policy
+
 release: $(GRADING_STAMP)
 	$(GRADING) release
+
+# nbgrader collect --update of every assignment, recording when the exchange received each submission
+# (course_utils/grading/receipts.py): the only time late penalties are computed from.
+collect: $(GRADING_STAMP)
+	$(GRADING) collect
 
 autograde: $(GRADING_STAMP)
 	$(GRADING) autograde $(if $(JOBS),--jobs $(JOBS))

@@ -54,6 +54,7 @@ SLOWEST_FIRST = (
     "tests/test_grading_instructor_files.py",
     "tests/test_grading_forged_context.py",
     "tests/test_grading_lost_metadata.py",
+    "tests/test_grading_term.py",         # a term through the exchange: 5 submissions and a regrade, 100-180 s
     "06_learning_curves.ipynb",          # ~120 s each language: four small training runs
     "05_training_loop.ipynb",            # 91-120 s
     "tests/test_hub_exchange.py",        # 104 s: JupyterHub, proxy, three accounts

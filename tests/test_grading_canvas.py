@@ -77,10 +77,11 @@ def test_roster_maps_nbgrader_ids_to_canvas_and_lists_who_is_missing(course, cap
     result = write_canvas_csv(course, roster)
     assert result.path == course / "grades-canvas.csv" and os.fspath(result) == str(result.path)
     assert read(result.path) == [
-        CANVAS_COLUMNS + ["01_preprocessing", "02_trainer_api"],
-        ["Points Possible", "", "", "", "", "5", "10"],
-        ["Kim, Alice", "1001", "S-1", "akim", "Sec A", "4", "6"],  # 7 - 1 late penalty
-        ["Lee, Bob", "1002", "S-2", "blee", "Sec B", "5", ""],    # no submission: empty, not 0
+        CANVAS_COLUMNS + ["01_preprocessing", "01_preprocessing late penalty", "02_trainer_api",
+                          "02_trainer_api late penalty"],
+        ["Points Possible", "", "", "", "", "5", "(read only)", "10", "(read only)"],  # Canvas skips read-only columns
+        ["Kim, Alice", "1001", "S-1", "akim", "Sec A", "4", "0", "6", "1"],  # 7 - 1 late penalty
+        ["Lee, Bob", "1002", "S-2", "blee", "Sec B", "5", "0", "", ""],    # no submission: empty, not 0
     ]
     assert result.not_in_roster == ["carol", "dave"] and result.not_in_gradebook == ["erin"]
     assert result.students == 2 and result.missing == ["carol", "dave", "erin"]
@@ -91,7 +92,8 @@ def test_roster_maps_nbgrader_ids_to_canvas_and_lists_who_is_missing(course, cap
 def test_without_roster_the_gradebooks_lms_ids_are_used(course, capsys):
     result = write_canvas_csv(course)
     rows = read(result.path)
-    assert rows[2:] == [["Kim, Alice", "1001", "", "", "", "4", "6"], ["dave", "1004", "", "", "", "", ""]]
+    assert rows[2:] == [["Kim, Alice", "1001", "", "", "", "4", "0", "6", "1"],
+                        ["dave", "1004", "", "", "", "", "", "", ""]]
     assert result.not_in_roster == ["bob", "carol"] and result.not_in_gradebook == []
     assert "bob, carol" in capsys.readouterr().out
 
@@ -113,7 +115,7 @@ def test_command_line_and_no_gradebook(course, tmp_path_factory):
 
     roster = write_roster(course / "roster.csv", "nbgrader_id,SIS Login ID\nbob,blee\n")
     assert grading_canvas.main(["--course", str(course), "--roster", str(roster)]) == 0
-    assert read(course / "grades-canvas.csv")[2] == ["", "", "", "blee", "", "5", ""]
+    assert read(course / "grades-canvas.csv")[2] == ["", "", "", "blee", "", "5", "0", "", ""]
     with pytest.raises(SystemExit, match="run `make autograde` first"):
         write_canvas_csv(tmp_path_factory.mktemp("empty"))
 
@@ -131,6 +133,6 @@ def test_formulas_in_the_roster_and_gradebook_are_written_as_text(course):
         text = handle.read()
     rows = read(result.path)
     assert not [f for row in rows for f in row if f.startswith(("=", "+", "-", "@", "\t", "\r"))], rows
-    assert rows[2] == ["'=HYPERLINK(\"http://x\",\"y\")", "1001", "'+S-1", "'@akim", "'-1+1", "4", "6"]
-    assert rows[3] == ["Lee, Bob", "1002", "S-2", "blee", "'=A1", "5", ""]
-    assert '"\'=A1",5,""\r\n' in text and text.splitlines()[1].endswith(",5,10")
+    assert rows[2] == ["'=HYPERLINK(\"http://x\",\"y\")", "1001", "'+S-1", "'@akim", "'-1+1", "4", "0", "6", "1"]
+    assert rows[3] == ["Lee, Bob", "1002", "S-2", "blee", "'=A1", "5", "0", "", ""]
+    assert '"\'=A1",5,0,"",""\r\n' in text and text.splitlines()[1].endswith(',5,"(read only)",10,"(read only)"')

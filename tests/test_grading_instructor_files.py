@@ -162,17 +162,17 @@ def test_canvas_csv_has_no_formula_from_the_gradebook_or_the_roster(course):
     # without a roster: names and LMS ids from the gradebook (the student without an LMS id is left out)
     rows = _rows(course["without_roster"]["grades-canvas.csv"])
     assert _formulas(rows) == []
-    assert rows[2:] == [["Lee, Dae", "1004", "", "", "", ""],                 # -1+1: nothing submitted
-                        ["'\r@SUM(A1), \t=1+1", "1002", "", "", "", "7"],      # =2+5
-                        ["'-Nul, Ha", "1001", "", "", "", "8"]]                # honest
+    assert rows[2:] == [["Lee, Dae", "1004", "", "", "", "", ""],                 # -1+1: nothing submitted
+                        ["'\r@SUM(A1), \t=1+1", "1002", "", "", "", "7", "0"],      # =2+5 (no late penalty)
+                        ["'-Nul, Ha", "1001", "", "", "", "8", "0"]]                # honest
     # with a roster whose every text field is a formula
     text = _text(course["root"] / "grades-canvas.csv")
     rows = _rows(text)
     assert _formulas(rows) == []
-    assert rows[1] == ["Points Possible", "", "", "", "", "8"]
-    assert ["'=HYPERLINK(\"http://x\")", "2002", "'+S-2", "'@s2", "'-1+1", "7"] in rows
-    assert ["Kim, Min", "2003", "S-3", "mkim", "'=A1", "7"] in rows
-    assert '"\'=A1",7\r\n' in text  # the neutralised field quoted, the score a bare number
+    assert rows[1] == ["Points Possible", "", "", "", "", "8", "(read only)"]
+    assert ["'=HYPERLINK(\"http://x\")", "2002", "'+S-2", "'@s2", "'-1+1", "7", "0"] in rows
+    assert ["Kim, Min", "2003", "S-3", "mkim", "'=A1", "7", "0"] in rows
+    assert '"\'=A1",7,0\r\n' in text  # the neutralised field quoted, the score a bare number
     assert "In the roster but not in the gradebook" not in output
 
 

@@ -419,6 +419,20 @@ def build_submissions(root: Path) -> dict:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
     submit(root, "verdictfaker", A4, answered(root, A4, ex1_answer=VERDICT, ex2_answer="pass", ex3_answer="pass"))
+    # An output in the list-of-lines form (valid nbformat) sent on the kernel's own channel: nbgrader's
+    # LimitOutput called str methods on it, and the grader failed on the student's output (attack of 2026-12-05).
+    nb = answered(root, A1)
+    nb.cells.insert(cell_index(nb, "ex1_answer") + 1, nbformat.v4.new_code_cell(LIST_STREAM))
+    submit(root, "lister", A1, nb)
+    # A page too large for the leak check to read in reasonable time (3 MB of comment lines of digits, each
+    # decoded and searched in ~20 forms per hidden line): withheld at once, with the reason, not scanned.
+    nb = answered(root, A1)
+    nb.cells.insert(cell_index(nb, "ex1_answer") + 1, nbformat.v4.new_code_cell("\n".join(["# " + "7" * 99_990] * 30)))
+    submit(root, "bigpage", A1, nb)
+    # Folder names that are not student ids: HTML that nbgrader's formgrader printed unescaped (script, then code
+    # as the instructor), a glob that `--student` matched nothing with; refused, never graded nor in the gradebook.
+    for name in REFUSED_IDS:
+        submit(root, name, A1, answered(root, A1))
     submit(root, "leaker", A1, answered(root, A1, ex1_answer=LEAK, ex2_answer=LEAK_LATER))
     flood_cell = nbformat.v4.new_code_cell('raise ValueError("e" * 30_000_000)')  # an error flood, added cell
     nb = answered(root, A4, ex2_answer=LIMITS)
@@ -459,6 +473,7 @@ def build_submissions(root: Path) -> dict:
     first = cell_index(nb, "ex1_text")
     nb.cells[first:first] = section2
     submit(root, "reorderer", A4, nb)
+    expected.update({("lister", A1): "full", ("bigpage", A1): "full"})
     expected.update({("hostimport", A1): "full", ("verdictfaker", A4): 0, ("leaker", A1): "full",
                      ("overflower", A4): "full", ("retyper", A1): "full", ("reorderer", A4): "full"})
     expected.update({("keyholder", a): "full" for a in ASSIGNMENTS})
@@ -468,6 +483,14 @@ def build_submissions(root: Path) -> dict:
                      ("flooder", A4): "full", ("snooper", A4): 0, ("garbled", A4): 0, ("nonotebook", A4): 0,
                      ("linker", A4): 0})
     return expected
+
+
+LIST_STREAM = r"""
+k = get_ipython().kernel
+k.session.send(k.iopub_socket, "stream", {"name": "stdout", "text": ["line one\n", "line two\n"]},
+               parent=k.get_parent(), ident=b"stream.stdout")
+"""
+REFUSED_IDS = ("<img src=x onerror=alert(document.domain)>", "bob[1]", "\u3164")
 
 
 # ---------------------------------------------------------------- the assertions
@@ -500,6 +523,24 @@ def test_the_batch_finishes_and_says_why_a_submission_got_zero(course):
     assert len(log) == len(outcomes) and {row["status"] for row in log} <= {"graded", "zero"}
     assert "course_utils/" in outcomes[("hostimport", A1)].dropped and "sitecustomize.py" in \
         outcomes[("hostimport", A1)].dropped, outcomes[("hostimport", A1)]
+
+
+def test_a_folder_not_named_by_a_student_id_is_refused_not_graded(course, tmp_path):
+    from nbgrader.api import Gradebook
+
+    root = course["root"]
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        ids = {s.id for s in gb.students}
+    for name in REFUSED_IDS:
+        assert name not in ids and not (root / "autograded" / name).exists(), name
+        assert all(o.student != name for o in course["outcomes"].values()), name
+    # Named on the command line (make regrade STUDENT=...): refused before anything is graded, in one line.
+    copy = _copy_course(course, tmp_path)
+    before = _scores(copy)
+    result, _ = _cli(copy, "--student", "bob[1]")
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and "submitted/bob[1]: not graded: a student id is" in said, said[-2000:]
+    assert "Nothing was graded" in said and _scores(copy) == before and not (copy / "autograded").exists()
 
 
 def test_nothing_from_a_submission_runs_outside_the_sandbox(course):
@@ -544,10 +585,13 @@ def test_hostile_kernels_are_contained(course):
 
 def test_feedback_explains_without_showing_hidden_tests(course):
     root = course["root"]
-    assert course["feedback_problems"] == []
+    assert [(student, assignment) for student, assignment, _ in course["feedback_problems"]] == [("bigpage", A1)]
+    assert "withheld: it is a page over 2 MB, too large for the leak check" in course["feedback_problems"][0][2]
+    assert not (root / "feedback" / "bigpage" / A1 / f"{A1}.html").exists()
     secrets = grading_feedback.hidden_lines(root)
     pages = sorted((root / "feedback").glob("*/*/*.html"))
-    assert len(pages) >= len([k for k in course["submissions"] if k[0] not in {"garbled", "nonotebook", "linker", "hardlinker"}])
+    assert len(pages) >= len([k for k in course["submissions"]
+                              if k[0] not in {"garbled", "nonotebook", "linker", "hardlinker", "bigpage"}])
     import html
 
     for page in pages:

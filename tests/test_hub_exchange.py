@@ -1,17 +1,28 @@
 """The classroom server, for real: JupyterHub (grading/hub/jupyterhub_config.py) with configurable-http-proxy,
-local servers spawned as three Unix accounts made for the test, and the nbgrader exchange in a temporary folder.
+local servers spawned as three Unix accounts made for the test, and both exchanges the hub offers, on one hub:
 
-instructor: release -> release_assignment; students, through their own Hub-spawned servers (nbgrader's
-"Assignments" endpoints, the contents API, a kernel): fetch -> work (alice clicks the quiz widgets, bob
-answers in code) -> submit; instructor: collect -> autograde (sandboxed) -> feedback -> release_feedback;
-students: fetch_feedback. Everything listens on 127.0.0.1 (random ports); the hub, proxy, servers, kernels
-and accounts are gone when the test ends, pass or fail.
+* alice uses nbgrader's file-system exchange, a folder in a temporary place that only she and the instructor can
+  reach (it is what grading/hub/ ships by default);
+* bob uses ngshare (COURSE_EXCHANGE=ngshare): the hub starts the ngshare service from its own environment
+  (build/ngshare, `make hub-deps`), and every step of bob's and of the instructor's side of his round trip is an
+  HTTP request to it through the hub's proxy, made with the server's own hub token. bob's server shares no folder
+  with the instructor's: his kernel is refused the file-system exchange, the instructor's home and the hub's state
+  (where ngshare keeps its database and files).
+
+instructor: release -> release_assignment (to both); students, through their own Hub-spawned servers (nbgrader's
+"Assignments" endpoints, the contents API, a kernel): fetch -> work (alice clicks the quiz widgets, bob answers in
+code and adds a forged timestamp.txt) -> submit; instructor: collect (both) -> autograde (sandboxed, once) ->
+feedback -> release_feedback (both); students: fetch_feedback. One hub start serves both round trips (the suite's
+time: the hub, three servers, one release and one autograde are most of it). Everything listens on 127.0.0.1
+(random ports; ngshare binds every interface, as it always does); the hub, proxy, ngshare, servers, kernels and
+accounts are gone when the test ends, pass or fail.
 
 Real Unix accounts, not one account with several JupyterHub names: nbgrader 0.9.6's default exchange is a
 shared folder guarded by Unix permissions (inbound/ is 0733: a student can drop a submission but not list
 or read another's), it names a submission after the OS user (nbgrader.utils.get_username; JUPYTERHUB_USER
-only counts for the Docker user "jovyan") and `collect` checks the submission's owner. Needs root (useradd,
-and the hub starts servers as other users); elsewhere the test is skipped and says why.
+only counts for the Docker user "jovyan") and `collect` checks the submission's owner. ngshare names it after
+the hub user its token belongs to. Needs root (useradd, and the hub starts servers as other users); elsewhere the
+test is skipped and says why.
 """
 from __future__ import annotations
 
@@ -29,6 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -37,6 +49,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 HUB_CONFIG = REPO / "grading" / "hub" / "jupyterhub_config.py"
 PROXY = REPO / "build" / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
+NGSHARE_PYTHON = REPO / "build" / "ngshare" / "bin" / "python"  # ngshare's own environment (make hub-deps)
 QUIZ = "07_chapter_quiz"
 COURSE_ID = "trainer-course"
 MARK = "trainer-course hub test"  # GECOS of the accounts this test creates (and removes)
@@ -58,10 +71,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def add_account(name: str, homes: Path) -> Path:
+def add_account(name: str, homes: Path, groups: tuple[str, ...] = ()) -> Path:
     home = homes / name
     subprocess.run(["useradd", "--create-home", "--home-dir", str(home), "--comment", MARK, "--shell", "/bin/sh",
-                    "--user-group", name], check=True, capture_output=True)
+                    "--user-group", *(["--groups", ",".join(groups)] if groups else []), name],
+                   check=True, capture_output=True)
     home.chmod(0o700)  # nobody reads another's home, as on a real server
     return home
 
@@ -159,6 +173,15 @@ class Hub:
         assert response.status_code < 400, f"{user}: {method} {path}: {response.status_code} {response.text[:500]}"
         return response.json() if response.content else None
 
+    def server_json(self, user: str, path: str, **kwargs):
+        """A GET to a hub service (path: /services/...) through the proxy, with the user's token; its JSON."""
+        import requests
+
+        response = requests.get(f"{self.url}{path}", timeout=60,
+                                headers={"Authorization": f"token {self.tokens[user]}"}, **kwargs)
+        assert response.status_code < 400, f"{user}: GET {path}: {response.status_code} {response.text[:500]}"
+        return response.json()
+
     def assignments(self, user: str, action: str | None = None) -> dict:
         """nbgrader's "Assignments" tab (server extension assignment_list): list, fetch, submit, fetch_feedback."""
         params = {"course_id": COURSE_ID, "assignment_id": QUIZ}
@@ -218,21 +241,28 @@ class Hub:
         self.kernels.clear()
 
 
-def start_hub(state: Path, exchange: Path, instructor: str, students: list[str]) -> tuple[subprocess.Popen, Hub]:
+def start_hub(state: Path, exchange: Path, instructor: str, students: list[str],
+              on_filesystem: list[str]) -> tuple[subprocess.Popen, Hub]:
+    """The shipped configuration with COURSE_EXCHANGE=ngshare; the servers of the students ``on_filesystem`` use the
+    file-system exchange instead. The instructor's server may use both: its commands choose with COURSE_EXCHANGE."""
     token = secrets.token_hex(32)
-    port, hub_port, proxy_port = free_port(), free_port(), free_port()
+    port, hub_port, proxy_port, ngshare_port = free_port(), free_port(), free_port(), free_port()
     (state / "jupyterhub_config.py").write_text(f"""
 c = get_config()
 load_subconfig({str(HUB_CONFIG)!r})   # the shipped configuration, then only what a test needs
 c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
-c.JupyterHub.services = [{{"name": "hub-exchange-test", "api_token": {token!r}}}]
+c.JupyterHub.services.append({{"name": "hub-exchange-test", "api_token": {token!r}}})
 c.JupyterHub.load_roles = [{{"name": "admin", "services": ["hub-exchange-test"], "users": [{instructor!r}]}}]
+ON_FILESYSTEM, REACH_FOLDER = {on_filesystem!r}, {[*on_filesystem, instructor]!r}
+c.Spawner.environment["COURSE_EXCHANGE"] = lambda sp: "filesystem" if sp.user.name in ON_FILESYSTEM else "ngshare"
+c.Spawner.environment["COURSE_EXCHANGE_ROOT"] = lambda sp: {str(exchange)!r} if sp.user.name in REACH_FOLDER else ""
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "JPY_"))}
-    env.update(COURSE_HUB_URL=f"http://127.0.0.1:{port}", COURSE_HUB_STATE=str(state),
-               COURSE_EXCHANGE_ROOT=str(exchange), COURSE_HUB_INSTRUCTORS=instructor,
-               COURSE_HUB_STUDENTS=",".join(students), COURSE_HUB_PROXY=str(PROXY), HF_HUB_OFFLINE="1")
+    env.update(COURSE_HUB_URL=f"http://127.0.0.1:{port}", COURSE_HUB_STATE=str(state), COURSE_EXCHANGE="ngshare",
+               COURSE_NGSHARE_PYTHON=str(NGSHARE_PYTHON), COURSE_NGSHARE_PORT=str(ngshare_port),
+               COURSE_HUB_INSTRUCTORS=instructor, COURSE_HUB_STUDENTS=",".join(students), COURSE_HUB_PROXY=str(PROXY),
+               HF_HUB_OFFLINE="1")
     log = (state / "jupyterhub.log").open("wb")
     process = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f", "jupyterhub_config.py"],
                                cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -242,16 +272,33 @@ c.JupyterHub.load_roles = [{{"name": "admin", "services": ["hub-exchange-test"],
         assert process.poll() is None, "jupyterhub exited:\n" + (state / "jupyterhub.log").read_text()[-3000:]
         try:
             hub.api("GET", "/")
-            return process, hub
+            if hub.http.get(f"{hub.url}/services/ngshare/healthz", timeout=10).ok:  # through the proxy
+                return process, hub
         except Exception:
-            time.sleep(0.5)
-    raise AssertionError("jupyterhub did not answer in 90 s:\n" + (state / "jupyterhub.log").read_text()[-3000:])
+            pass
+        time.sleep(0.5)
+    raise AssertionError("jupyterhub and ngshare did not answer in 90 s:\n" +
+                         (state / "jupyterhub.log").read_text()[-3000:])
+
+
+def processes_naming(text: str) -> list[int]:
+    """Processes whose command line contains text (the hub's state folder: ngshare's database is in it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
 
 
 def stop_hub(process: subprocess.Popen, state: Path) -> list[str]:
-    """SIGTERM (the hub stops users' servers and the proxy itself); what was still running (then killed)."""
+    """SIGTERM (the hub stops users' servers, its services and the proxy itself); what was still running (then
+    killed)."""
     proxy_pid_file = state / "jupyterhub-proxy.pid"
     proxy_pid = int(proxy_pid_file.read_text()) if proxy_pid_file.exists() else None
+    services = [pid for pid in processes_naming(str(state / "ngshare")) if pid != os.getpid()]
     left = []
     process.send_signal(signal.SIGTERM)
     try:
@@ -263,17 +310,25 @@ def stop_hub(process: subprocess.Popen, state: Path) -> list[str]:
     if proxy_pid and alive(proxy_pid):
         left.append(f"configurable-http-proxy {proxy_pid}")
         os.kill(proxy_pid, signal.SIGKILL)
+    for pid in services:
+        if alive(pid):
+            left.append(f"ngshare {pid}")
+            os.kill(pid, signal.SIGKILL)
     return left
 
 
 # ---------------------------------------------------------------- the round trip
 GENERATED = {"release", "submitted", "autograded", "feedback", "gradebook.db", "grades.csv", "grades-canvas.csv",
-             "report", "hub", "__pycache__", ".ipynb_checkpoints"}
+             "report", "receipts", "logs", "hub", "__pycache__", ".ipynb_checkpoints"}
+# The term's policy (due dates): the scores here must not depend on the day the test runs; tests of late work set
+# their own dates.
+NOT_COPIED = GENERATED | {"course.yaml"}
 
 
 def course_files(folder: str, names: list[str]) -> set[str]:
-    """What not to copy from grading/: generated folders, this hub's own files, other assignments."""
-    skip = set(names) & GENERATED
+    """What not to copy from grading/: generated folders, this hub's own files, the term's dates, other
+    assignments."""
+    skip = set(names) & NOT_COPIED
     if Path(folder).name == "source":
         skip |= set(names) - {QUIZ}
     return skip
@@ -308,13 +363,17 @@ def as_letters(course: Path, student: str, answers: dict) -> dict:
 
 
 INSTRUCTOR_STEP = '''
-import subprocess, sys
-def step(*args):
-    done = subprocess.run([sys.executable, "-m", *args], cwd={course!r}, capture_output=True, text=True)
-    print(f"$ python -m {{' '.join(args)}}: exit {{done.returncode}}\\n{{done.stdout[-4000:]}}{{done.stderr[-4000:]}}")
+import os, subprocess, sys
+def step(*args, exchange=None):
+    # exchange: "filesystem" or None (the server's own: ngshare)
+    env = dict(os.environ, **({{"COURSE_EXCHANGE": exchange}} if exchange else {{}}))
+    done = subprocess.run([sys.executable, "-m", *args], cwd={course!r}, capture_output=True, text=True, env=env)
+    print(f"$ python -m {{' '.join(args)}} ({{env['COURSE_EXCHANGE']}}): exit {{done.returncode}}\\n"
+          f"{{done.stdout[-4000:]}}{{done.stderr[-4000:]}}")
     if done.returncode:
         raise SystemExit(f"{{args[0]}} {{args[1]}} failed")
 '''
+FORGED = "2001-01-01 00:00:00.000000 UTC"  # what bob claims in the timestamp.txt he adds to his submission
 
 
 @pytest.mark.timeout(900)
@@ -326,53 +385,78 @@ def test_exchange_round_trip_through_jupyterhub():
 
 def round_trip():
     assert PROXY.exists(), f"configurable-http-proxy is not installed: run `make hub-deps` ({PROXY} is missing)"
+    assert NGSHARE_PYTHON.exists(), f"ngshare's environment is not installed: run `make hub-deps` ({NGSHARE_PYTHON})"
     assert shutil.which("node"), "node is not installed (configurable-http-proxy needs it): apt-get install nodejs"
     assert shutil.which("bwrap"), "bubblewrap is not installed: apt-get install bubblewrap (see grading/README.md)"
     base = Path(tempfile.mkdtemp(prefix="course-hub-"))
     base.chmod(0o755)
     tag = secrets.token_hex(3)
     instructor, alice, bob = f"instr-{tag}", f"alice-{tag}", f"bob-{tag}"
+    folder_group = f"fsx-{tag}"  # who may reach the file-system exchange: the instructor and alice
     users = [instructor, alice, bob]
     process = hub = None
     leftovers: list[str] = []
-    clock, marks = time.monotonic(), []
+    clock, marks, started = time.monotonic(), [], datetime.now(timezone.utc)
 
     def mark(what: str) -> None:
         marks.append(f"{time.monotonic() - clock:6.1f} s  {what}")
 
-    opened = open_the_way([Path(sys.executable), Path(sys.base_prefix), REPO, PROXY])
+    opened = open_the_way([Path(sys.executable), Path(sys.base_prefix), REPO, PROXY])  # ngshare runs as root
     try:
+        subprocess.run(["groupadd", folder_group], check=True, capture_output=True)
         homes = base / "home"
         homes.mkdir()
-        home = {user: add_account(user, homes) for user in users}
+        home = {user: add_account(user, homes, (folder_group,) if user != bob else ()) for user in users}
         course = home[instructor] / "course"  # the instructor's own course folder: sources, gradebook
         shutil.copytree(REPO / "grading", course, ignore=course_files)
         subprocess.run(["chown", "-R", f"{instructor}:{instructor}", str(course)], check=True)
-        exchange = base / "exchange"
+        walled = base / "filesystem-exchange"  # root:fsx-<tag> 0750: bob cannot even pass through
+        walled.mkdir()
+        shutil.chown(walled, "root", folder_group)
+        walled.chmod(0o750)
+        exchange = walled / "exchange"
         exchange.mkdir(mode=0o777)
         exchange.chmod(0o777)
-        state = base / "hub"
+        state = base / "hub"  # the hub's database, and ngshare's (state/ngshare): root's alone
         state.mkdir(mode=0o700)
 
-        process, hub = start_hub(state, exchange, instructor, [alice, bob])
-        mark("hub and proxy up")
+        process, hub = start_hub(state, exchange, instructor, [alice, bob], on_filesystem=[alice])
+        mark("hub, proxy and ngshare up")
         hub.start_servers(users)
         mark("three servers spawned")
         hub.run(instructor, INSTRUCTOR_STEP.format(course=str(course)), "course")
 
-        # instructor: student versions, then into the exchange
-        hub.run(instructor, 'step("course_utils.grading", "release", "--course", ".")\n'
-                                   f'step("nbgrader", "release_assignment", "{QUIZ}", "--force")', "course")
+        # instructor: the course on ngshare (its admins create courses), student versions, then into both exchanges
+        # ngshare-exchange's roster tool (the command ngshare-course-management), both calls in the kernel's process
+        hub.run(instructor, 'from ngshare_exchange import course_management\n'
+                            f'course_management.main(["create_course", "{COURSE_ID}", "{instructor}"])\n'
+                            f'course_management.main(["add_student", "{COURSE_ID}", "{bob}", "--no-gb"])\n'
+                            'step("course_utils.grading", "release", "--course", ".")\n'
+                            f'step("nbgrader", "release_assignment", "{QUIZ}", "--force", exchange="filesystem")\n'
+                            f'step("nbgrader", "release_assignment", "{QUIZ}", "--force")', "course")
         released = exchange / COURSE_ID / "outbound" / QUIZ
         assert (released / f"{QUIZ}.ipynb").is_file() and (released / "chapter_exam.yaml").is_file()
-        mark("released")
+        on_ngshare = hub.server_json(instructor, f"/services/ngshare/assignment/{COURSE_ID}/{QUIZ}",
+                                     params={"list_only": "true"})
+        assert {f["path"] for f in on_ngshare["files"]} >= {f"{QUIZ}.ipynb", "chapter_exam.yaml"}, on_ngshare
+        mark("released to both exchanges")
 
-        # students: fetch through the Assignments tab of their own server
+        # students: fetch through the Assignments tab of their own server (alice: the folder; bob: ngshare)
         for student in (alice, bob):
             assert hub.assignments(student)[QUIZ]["status"] == "released"
             assert hub.assignments(student, "fetch")[QUIZ]["status"] == "fetched"
             fetched = home[student] / QUIZ / f"{QUIZ}.ipynb"
             assert fetched.is_file() and fetched.stat().st_uid == pwd.getpwnam(student).pw_uid
+
+        # bob's server shares no folder with the instructor's: all he got came over HTTP
+        probe = hub.run(bob, f'''
+import os
+for place in {[str(walled), str(home[instructor]), str(state)]!r}:
+    try:
+        print("listed:", place, os.listdir(place))
+    except PermissionError:
+        print("refused:", place)''', QUIZ)
+        assert probe.count("refused:") == 3 and "listed:" not in probe, probe
 
         mark("fetched")
         # alice: the widgets in her kernel (build, choose, Submit) write quiz_responses.json; 6 of her 8 right.
@@ -386,7 +470,8 @@ for question in view.views:
     question.select(answers[question.question.id])
     question.submit.click()
 print(sorted(quiz.load_responses()))''', QUIZ)
-        # bob: quiz.answer lines with the letters he sees, in the answer cell, saved through the contents API; 7 of 8
+        # bob: quiz.answer lines with the letters he sees, in the answer cell, saved through the contents API; 7 of 8.
+        # He also hands in a timestamp.txt that claims he submitted in 2001.
         path = f"api/contents/{QUIZ}/{QUIZ}.ipynb"
         model = hub.server(bob, "GET", path)
         nb = nbformat.from_dict(model["content"])
@@ -394,12 +479,14 @@ print(sorted(quiz.load_responses()))''', QUIZ)
         answer_cell.source = "\n".join(f"quiz.answer({qid!r}, {value!r})" for qid, value in
                                        as_letters(course, bob, exam_answers(course, bob, right=7)).items())
         hub.server(bob, "PUT", path, json={"type": "notebook", "format": "json", "content": nb})
+        hub.server(bob, "PUT", f"api/contents/{QUIZ}/timestamp.txt",
+                   json={"type": "file", "format": "text", "content": FORGED})
 
         mark("worked")
         for student in (alice, bob):
             assert hub.assignments(student, "submit")[QUIZ]["status"] == "submitted"
         inbound = exchange / COURSE_ID / "inbound"
-        # the exchange's wall between students: alice's own kernel cannot list the inbox with bob's work
+        # the file-system exchange's wall between students: alice's own kernel cannot list the inbox
         probe = hub.run(alice, f'''
 import os
 try:
@@ -408,15 +495,27 @@ except PermissionError:
     print("inbound: permission denied")''', QUIZ)
         assert "inbound: permission denied" in probe, probe
         owners = {pwd.getpwuid(p.stat().st_uid).pw_name: p.name.split("+")[0] for p in inbound.iterdir()}
-        assert owners == {alice: alice, bob: bob}, owners  # each submission is named after, and owned by, its author
+        assert owners == {alice: alice}, owners  # named after, and owned by, its author; bob's went to ngshare
 
-        # instructor: collect (the owner check must not complain), grade in the sandbox, feedback, release it
+        # instructor: collect from both (the owner check must not complain), grade in the sandbox once, feedback,
+        # release it to both
         mark("submitted")
-        collected = hub.run(instructor, f'step("nbgrader", "collect", "{QUIZ}")', "course")
+        collected = hub.run(instructor, f'step("nbgrader", "collect", "{QUIZ}", exchange="filesystem")\n'
+                                        f'step("nbgrader", "collect", "{QUIZ}")', "course")
         assert "cheating attempt" not in collected and collected.count("Collecting submission") == 2, collected
+        # ngshare's time of receipt, not bob's claim, is the submission's time: in timestamp.txt and the receipt
+        from nbgrader.utils import parse_utc
+
+        stamp = (course / "submitted" / bob / QUIZ / "timestamp.txt").read_text(encoding="utf-8").strip()
+        received = json.loads((course / "receipts" / bob / f"{QUIZ}.json").read_text(encoding="utf-8"))["received"]
+        assert stamp != FORGED and parse_utc(stamp).replace(tzinfo=timezone.utc) == datetime.fromisoformat(received)
+        assert started <= datetime.fromisoformat(received) <= datetime.now(timezone.utc), (stamp, started)
+        # each exchange gets its own student's page (the file-system one needs the secret only its submit wrote)
         hub.run(instructor, 'step("course_utils.grading", "autograde", "--course", ".")\n'
-                                   'step("course_utils.grading", "feedback", "--course", ".")\n'
-                                   f'step("nbgrader", "release_feedback", "{QUIZ}")', "course", timeout=400)
+                            'step("course_utils.grading", "feedback", "--course", ".")\n'
+                            f'step("nbgrader", "release_feedback", "{QUIZ}", "--student={alice}",'
+                            ' exchange="filesystem")\n'
+                            f'step("nbgrader", "release_feedback", "{QUIZ}", "--student={bob}")', "course", timeout=400)
 
         mark("collected, autograded, feedback released")
         from nbgrader.api import Gradebook
@@ -451,6 +550,7 @@ except PermissionError:
                 pass
         for user in users:
             remove_account(user)
+        subprocess.run(["groupdel", folder_group], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
         close_the_way(opened)
         mark("everything stopped and removed")

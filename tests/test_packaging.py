@@ -5,6 +5,7 @@ import importlib.util
 import re
 import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,8 +13,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 # Which extras each locked set installs (tools/lock.py); what a set must never hold.
-SETS = {"lab": ("offline", "lab"), "grading": ("offline", "lab", "grading"),
-        "test": ("offline", "lab", "grading", "dev")}
+SETS = {"lab": ("offline", "lab"), "grading": ("offline", "lab", "grading", "exchange"),
+        "test": ("offline", "lab", "grading", "exchange", "dev")}
 NOT_FOR_LEARNERS = ("nbgrader", "pytest", "playwright", "nbval", "pytest-timeout", "pytest-xdist")
 NOT_FOR_INSTRUCTORS = ("pytest", "playwright", "nbval")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(?:\s*;\s*(.*))?$", re.M)
@@ -122,6 +123,16 @@ def install(root):
     return module
 
 
+def test_packages_installed_without_their_requirements_are_the_overridden_ones(install, root):
+    """uv installs ngshare-exchange under pyproject.toml's override; pip installs it alone, after the rest."""
+    overrides = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["uv"]
+    assert [Requirement(r).name for r in overrides["override-dependencies"]] == ["jupyter-core"]
+    for name in ("grading", "test"):
+        held = install.without_requirements((root / "requirements" / f"{name}.txt").read_text(encoding="utf-8"))
+        assert [Requirement(line).name for line in held] == list(install.WITHOUT_REQUIREMENTS), name
+    assert install.without_requirements((root / "requirements" / "lab.txt").read_text(encoding="utf-8")) == []
+
+
 @pytest.mark.parametrize("system, gpu, forced, cpu", [
     ("Linux", False, "", True), ("Linux", True, "", False), ("Darwin", False, "", False),
     ("Windows", False, "", False), ("Linux", True, "cpu", True), ("Linux", False, "default", False)])
@@ -135,6 +146,27 @@ def test_unreachable_cpu_index_gives_one_line_that_says_what_happens(install):
     assert why
     line = install.fallback_line("http://127.0.0.1:9/whl/cpu", why)
     assert "\n" not in line and "pip's usual indexes" in line and "127.0.0.1:9" in line
+
+
+def test_pip_installs_the_lock_then_the_overridden_packages_alone(install, root, monkeypatch):
+    """With pip (no overrides), the grading set resolves without ngshare-exchange, which comes after, alone."""
+    calls = []
+
+    class Pip:
+        uv = None
+
+        def install(self, *args, own_index=False):
+            calls.append((args, Path(args[-1]).read_text(encoding="utf-8") if args[0] == "-r" else None))
+
+    monkeypatch.setattr(install, "Installer", Pip)
+    monkeypatch.setattr(install, "wants_cpu_torch", lambda: False)
+    monkeypatch.setattr(install, "write_lab_settings", lambda: None)
+    install.install("grading")
+    (first, rest), (second, _), (third, _) = calls
+    lock = (root / "requirements" / "grading.txt").read_text(encoding="utf-8")
+    assert first[0] == "-r" and "ngshare-exchange==" not in rest and "nbgrader==" in rest
+    assert len(rest.splitlines()) == len(lock.splitlines()) - 1
+    assert second == ("--no-deps", *install.without_requirements(lock)) and third[:2] == ("--no-deps", "-e")
 
 
 def test_install_reads_the_locked_torch(install, root):

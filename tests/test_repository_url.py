@@ -1,7 +1,7 @@
 """The repository's URL is written once, in pyproject.toml's [project.urls] Repository.
 
 Everything made from it (each lesson's Colab badge and Colab cell, README's badges and website links,
-CONTRIBUTING's Colab cell, the links of grading/hub/README.md) is written by `make sync`
+CONTRIBUTING's Colab cell, the links of grading/hub/README.md, the image of grading/hub/z2jh/values.yaml) is written by `make sync`
 (tools/sync_code_cells.py with tools/repository_url.py); the website reads it when it is built. Here:
 nothing disagrees with it, nothing else names it, the Colab cell expands to it with the installed IPython,
 and a fork's one change to pyproject.toml followed by the sync moves every badge, cell and site link.
@@ -22,7 +22,7 @@ from colab_cell import run_colab_cell
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks" / "en").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "ko").glob("*.ipynb"))
 # The files `make sync` writes from the URL, besides pyproject.toml that holds it.
-DOCUMENTS = ("README.md", "CONTRIBUTING.md", "grading/hub/README.md")
+DOCUMENTS = ("README.md", "CONTRIBUTING.md", "grading/hub/README.md", "grading/hub/z2jh/values.yaml")
 FORK = "https://github.com/Some-Fork/course-fork"  # mixed case: Pages and the image registry want lower case
 
 
@@ -193,7 +193,7 @@ def test_a_fork_points_everything_at_itself_with_one_change(tmp_path):
     hub = after[copy / "grading" / "hub" / "README.md"]
     assert ("repo=https%3A%2F%2Fgithub.com%2FSome-Fork%2Fcourse-fork&branch=main"
             "&urlpath=lab%2Ftree%2Fcourse-fork%2F") in hub
-    assert "ghcr.io/some-fork/course-fork" in hub
+    assert "ghcr.io/some-fork/course-fork" in after[copy / "grading" / "hub" / "z2jh" / "values.yaml"]
 
     # The website, built from the copy, links to the fork only.
     site = _site_links(copy)

@@ -36,6 +36,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -53,6 +54,10 @@ LAB_OVERRIDES = {
 CPU_INDEX = os.environ.get("COURSE_TORCH_CPU_INDEX", "https://download.pytorch.org/whl/cpu")
 PROBE_SECONDS = 5
 UV_VERSION = "0.13.9"
+# Locked packages whose stated requirements contradict the lock: uv installs them under pyproject.toml's
+# [tool.uv] override-dependencies (it reads them when it runs in ROOT); pip has no overrides, so with pip they
+# come after the rest, without their requirements (what they import is in the lock). {name: why}
+WITHOUT_REQUIREMENTS = {"ngshare-exchange": "requires jupyter_core<4.11.2; nbgrader 0.9 needs 4.12 or newer"}
 
 
 def has_nvidia_gpu() -> bool:
@@ -152,7 +157,13 @@ class Installer:
         else:
             cmd = [str(self.uv), "pip", "install", "--quiet", "--python", sys.executable,
                    *([] if own_index else self.sources), *args]
-        subprocess.run(cmd, check=True)
+        subprocess.run(cmd, check=True, cwd=ROOT)  # uv reads [tool.uv] of ROOT/pyproject.toml
+
+
+def without_requirements(lock_text: str) -> list[str]:
+    """The lock's pins (lines as written) of the WITHOUT_REQUIREMENTS packages."""
+    pins = (re.match(r"([A-Za-z0-9._-]+)==", line) for line in lock_text.splitlines())
+    return [m.string for m in pins if m and m.group(1).lower().replace("_", "-") in WITHOUT_REQUIREMENTS]
 
 
 def lab_overrides_path(prefix: str | Path) -> Path:
@@ -195,7 +206,16 @@ def install(audience: str) -> None:
             print(f"CPU torch: torch {version} from {CPU_INDEX} (Linux, no NVIDIA GPU)", flush=True)
             # --no-deps: torch's own dependencies come pinned from the lock below.
             installer.install("--no-deps", "--index-url", CPU_INDEX, f"torch=={version}", own_index=True)
-    installer.install("-r", str(lock))
+    held = without_requirements(lock.read_text(encoding="utf-8"))
+    if installer.uv is None and held:
+        with tempfile.TemporaryDirectory() as tmp:
+            rest = Path(tmp) / lock.name
+            rest.write_text("\n".join(line for line in lock.read_text(encoding="utf-8").splitlines()
+                                      if line not in held) + "\n", encoding="utf-8")
+            installer.install("-r", str(rest))
+        installer.install("--no-deps", *held)
+    else:
+        installer.install("-r", str(lock))
     # The course package itself, editable, and nothing the lock did not decide.
     installer.install("--no-deps", "-e", str(ROOT))
     write_lab_settings()

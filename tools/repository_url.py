@@ -6,7 +6,7 @@ one that disagrees with pyproject.toml:
   Colab cell (the first code cell), which installs requirements/colab.txt and the course package from
   the repository;
 - README.md: the lessons' Colab badges and website links; CONTRIBUTING.md: the Colab cell as it is
-  documented; grading/hub/README.md: the nbgitpuller link and the image name.
+  documented; grading/hub/README.md: the nbgitpuller link; grading/hub/z2jh/values.yaml: the image name.
 The website (tools/site/) reads the URL from here when it is built, so it has nothing to write.
 A fork points all of it at itself with one change: edit [project.urls] Repository, run `make sync`.
 """
@@ -167,6 +167,8 @@ def rules(repo: Repository) -> dict[str, list[tuple[re.Pattern, str | Callable[[
             (re.compile(r"repo=https%3A%2F%2Fgithub\.com%2F[^%&\s]+%2F[^&\s]+&branch=main"
                         r"&urlpath=lab%2Ftree%2F[^%\s]+%2F"),
              f"repo={quote(repo.url, safe='')}&branch=main&urlpath=lab%2Ftree%2F{quote(repo.name, safe='')}%2F"),
+        ],
+        "grading/hub/z2jh/values.yaml": [  # the users' image, as Zero to JupyterHub pulls it
             (re.compile(r"ghcr\.io/[a-z0-9._-]+/[a-z0-9._-]+ *(?=#)"), _keep_comment_column(repo.image)),
         ],
     }

@@ -1,7 +1,7 @@
 """`make test-latest`: the whole suite with the newest release of every dependency, ignoring the lock.
 
 Builds build/latest-venv from scratch (pip, eager upgrades of everything
-pyproject.toml names, with all four extras; torch as tools/install.py chooses
+pyproject.toml names, with its extras; torch as tools/install.py chooses
 its build), runs the command of `make test` there, and writes
 build/latest/summary.md: what passed, which lessons and tests broke with their
 first error line, and the packages whose newest release differs from the lock
@@ -55,6 +55,8 @@ def build_environment() -> None:
             run(pip + ["--index-url", course_install.CPU_INDEX, "--no-deps", "torch"])
     # --upgrade-strategy eager: every dependency at its newest release, not only the direct ones.
     run(pip + ["--upgrade", "--upgrade-strategy", "eager", "-e", f"{ROOT}[{EXTRAS}]"])
+    # The exchange extra: pip cannot override the requirement it states (tools/install.py, WITHOUT_REQUIREMENTS).
+    run(pip + ["--upgrade", "--no-deps", *course_install.WITHOUT_REQUIREMENTS])
 
 
 def installed_versions() -> dict[str, str]:

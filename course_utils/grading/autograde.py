@@ -5,10 +5,13 @@ without it the command stops with one line and exit code 2, and the gradebook is
 untouched. Then, per submission (student x assignment):
 
 * **staging**: only the notebook(s) of the assignment and the declared files
-  (``sandbox.DECLARED_FILES``; nbgrader's ``timestamp.txt`` and ``submission_secret.txt``) are copied from
+  (``sandbox.DECLARED_FILES``; nbgrader's ``submission_secret.txt``) are copied from
   ``submitted/<student>/<assignment>/`` into a private folder that nbgrader reads
   instead; everything else is dropped and named in the log. Nothing of a
-  submission is imported or run on this machine outside the sandbox;
+  submission is imported or run on this machine outside the sandbox. The student's ``timestamp.txt`` is never
+  staged: nbgrader gets the exchange's receipt in its place (``receipts``), or an empty one (no time);
+* **late work**: course.yaml's due date, the student's extension and the receipt are written into the gradebook
+  and nbgrader's ``AssignLatePenalties`` applies course.yaml's penalty (``lateness``), recomputed at every run;
 * **nbgrader autograde** in its own process with a time limit;
 * **the outcome**: ``graded``; ``zero`` when the submission itself is at fault
   (not a notebook, not valid JSON, a symbolic link, too large); ``not graded``
@@ -35,13 +38,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from course_utils.grading import sandbox, warm
+from course_utils.grading import lateness, receipts, sandbox, warm
 from course_utils.grading.nbgrader_runner import NbgraderRunner
+from course_utils.grading.policy import NO_RECEIPT
 from course_utils.grading.progress import Progress, say_line
 from course_utils.grading.terminal import shown
 from course_utils.grading.spreadsheet import SpreadsheetWriter
 from course_utils.grading.course import (INSTRUCTOR_ONLY, NBGRADER_FILES, add_students, assignments, db_url,
-                                         ensure_released, nbgrader, submitted_students)
+                                         ensure_released, is_student_id, nbgrader, refusal, submitted_students)
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 LOG_NAME = "autograde-log.csv"
@@ -58,6 +62,8 @@ class Outcome:
     score: float | None = None
     max_score: float | None = None
     dropped: str = ""
+    late_penalty: float | None = None  # points course.yaml's late rule took off (None: not graded now)
+    late: str = ""                     # why (the sentence the feedback page shows)
 
 
 def source_notebooks(root: Path, assignment: str) -> list[str]:
@@ -109,21 +115,25 @@ def _valid_timestamp(path: Path) -> bool:
         return False
 
 
-def stage(folder: Path, notebooks: list[str], target: Path) -> list[str]:
+def stage(folder: Path, notebooks: list[str], target: Path, timestamp: str = "") -> list[str]:
     """Copy what grading takes from a submission into target; return the names of everything dropped.
 
     Only the top level is looked at (what grading takes lives there), without following links: a folder
-    that links to / costs nothing."""
+    that links to / costs nothing. ``timestamp.txt`` is ours: ``timestamp`` (the exchange's receipt as nbgrader
+    writes it; "" for none) replaces the student's, which never decides lateness (one nbgrader cannot read is
+    still named as dropped)."""
     target.mkdir(parents=True, exist_ok=True)
     keep = {f"{name}.ipynb" for name in notebooks} | set(sandbox.DECLARED_FILES) | set(NBGRADER_FILES)
     dropped = []
     for path in sorted(folder.iterdir()):
-        if path.name in keep and _plain_file(path) and (
-                path.suffix == ".ipynb" or path.lstat().st_size <= sandbox.MAX_DECLARED_FILE_BYTES) and (
-                path.name != "timestamp.txt" or _valid_timestamp(path)):
+        if path.name == "timestamp.txt" and _plain_file(path) and _valid_timestamp(path):
+            continue  # replaced below
+        if path.name in keep and path.name != "timestamp.txt" and _plain_file(path) and (
+                path.suffix == ".ipynb" or path.lstat().st_size <= sandbox.MAX_DECLARED_FILE_BYTES):
             shutil.copyfile(path, target / path.name)
         else:
             dropped.append(shown(path.name) + ("/" if path.is_dir() and not path.is_symlink() else ""))
+    (target / "timestamp.txt").write_text(timestamp, encoding="utf-8")  # nbgrader release_feedback reads it
     return dropped
 
 
@@ -191,7 +201,13 @@ def autograde(root: Path, students: list[str] | None = None, only: list[str] | N
     timeout = timeout or float(os.environ.get("COURSE_GRADING_SUBMISSION_TIMEOUT", "900"))
     ensure_released(root)
     add_students(root)
+    policy = lateness.load_policy(root)  # a mistake in course.yaml stops here, before anything is graded
+    if policy is not None:
+        lateness.sync_due_dates(root, policy)
     known = assignments(root)
+    refused = [student for student in students or [] if not is_student_id(student)]
+    if refused:  # `make regrade STUDENT=...` with a name nbgrader would read as a glob or print unescaped
+        raise SystemExit(refusal(refused[0]) + ". Nothing was graded.")
     work = [(student, assignment) for student in students or submitted_students(root) for assignment in only or known
             if (root / "submitted" / student / assignment).exists()
             or (root / "submitted" / student / assignment).is_symlink()]
@@ -303,33 +319,44 @@ def grade_one(root: Path, student: str, assignment: str, timeout: float, scratch
     start = time.monotonic()
     folder = root / "submitted" / student / assignment
     notebooks = source_notebooks(root, assignment)
-    why, status, dropped = precheck(folder, notebooks), GRADED, []
+    why, status, dropped, late = precheck(folder, notebooks), GRADED, [], None
     if why is None:
         staged_root = scratch / "submitted"
-        dropped = stage(folder, notebooks, staged_root / student / assignment)
         before = _was_graded_before(root, student, assignment)
+        prepared = lateness.prepare(root, student, assignment, lateness.load_policy(root))  # from nothing, each time
+        dropped = stage(folder, notebooks, staged_root / student / assignment,
+                        receipts.nbgrader_text(prepared.received))
         # --student=ID, one argument: an id that starts with "-" is never read as an option
         code, tail = nbgrader(root, "autograde", assignment, f"--student={student}", "--force",
                               f"--CourseDirectory.submitted_directory={staged_root}",
-                              f"--RobustExecute.submission_budget={run_budget(timeout):.0f}",
-                              timeout=timeout, env={sandbox.SCRATCH_VARIABLE: str(scratch), **(env or {})},
+                              f"--RobustExecute.submission_budget={run_budget(timeout):.0f}", lateness.PLUGIN_OPTION,
+                              timeout=timeout, env={sandbox.SCRATCH_VARIABLE: str(scratch), **(env or {}),
+                                                    **lateness.environment(prepared)},
                               log_path=root / "logs" / student / f"{assignment}.log", runner=runner)
         if code != 0:
             why, status = _grader_fault(code, tail, timeout), NOT_GRADED
             if not before:
                 remove_submission(root, student, assignment)
+            else:
+                lateness.restore(root, student, assignment, prepared)
+        else:
+            late, warning = lateness.check_applied(root, student, assignment, prepared)
+            lateness.save(root, student, assignment, late)
+            why = warning or None
         _remove_instructor_files(root / "autograded" / student / assignment)
     else:
         status = ZERO
         zero(root, student, assignment)
+        lateness.record_path(root, student, assignment).unlink(missing_ok=True)  # no page; no stale reason either
     seconds = round(time.monotonic() - start, 1)
     if status == NOT_GRADED:
         outcome = not_graded(root, student, assignment, why, seconds, " ".join(dropped))
     else:
         outcome = Outcome(student, assignment, status, why or "", seconds, *score(root, student, assignment),
-                          " ".join(dropped))
+                          " ".join(dropped), late.penalty if late else None, late.reason if late else "")
     points, maximum, why = outcome.score, outcome.max_score, outcome.reason
     note = f" ({why})" if why else ""
+    note += f" [late: {outcome.late}]" if late is not None and late.penalty > 0 else ""
     note += f" [dropped, not graded: {' '.join(dropped)[:200]}]" if dropped else ""
     score_text = f" {points}/{maximum}" if points is not None else ""
     (say or say_line)(f"{shown(student)}/{assignment}: {status}{score_text} in {outcome.seconds} s{note}")
@@ -349,9 +376,11 @@ def write_log(root: Path, outcomes: list[Outcome]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = SpreadsheetWriter(handle)  # student ids are the students' text: no formulas
-        writer.writerow(["student", "assignment", "status", "score", "max_score", "seconds", "reason", "dropped"])
+        writer.writerow(["student", "assignment", "status", "score", "max_score", "seconds", "reason", "dropped",
+                         "late_penalty", "late"])
         for o in outcomes:
-            writer.writerow([o.student, o.assignment, o.status, o.score, o.max_score, o.seconds, o.reason, o.dropped])
+            writer.writerow([o.student, o.assignment, o.status, o.score, o.max_score, o.seconds, o.reason, o.dropped,
+                             o.late_penalty, o.late])
 
 
 def print_summary(outcomes: list[Outcome]) -> None:
@@ -364,3 +393,10 @@ def print_summary(outcomes: list[Outcome]) -> None:
     print(f"Autograded {len(outcomes)} submission(s) in {sum(seconds):.0f} s ({sum(seconds) / len(seconds):.1f} s "
           f"each); {zeros} could not be graded by their own fault and got 0; {failed} NOT graded because the "
           "grader failed (no score stored; see the reasons above and grade them again).")
+    late = sum(bool(o.late_penalty) for o in outcomes)
+    unrecorded = sum(o.late == NO_RECEIPT for o in outcomes)
+    if late:
+        print(f"{late} submission(s) lost points for late work (course.yaml; the reasons are in {LOG_NAME}).")
+    if unrecorded:
+        print(f"{unrecorded} submission(s) with a due date have no receipt from the exchange, so no late penalty: "
+              "collect with `make collect` (it records when the exchange received each submission).")

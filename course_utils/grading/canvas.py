@@ -8,7 +8,10 @@ by the title alone, creating the assignment when none has that title.
 
 Scores come from nbgrader's gradebook (score minus late penalty, as `nbgrader export` computes it); a
 student with no submission of an assignment gets an empty cell (Canvas leaves it ungraded or applies
-its missing-submission policy), never an invented 0.
+its missing-submission policy), never an invented 0. Each assignment's column is followed by
+"<assignment> late penalty", the points course.yaml's late rule took off: its "Points Possible" cell says
+"(read only)", the mark Canvas's own exports put on computed columns, and Canvas's importer leaves such a
+column out (lib/gradebook_importer.rb, readonly_assignment?), so it never becomes an assignment of its own.
 
 Who is who comes from a roster CSV: a column `nbgrader_id` and any of the five Canvas columns (a
 Canvas gradebook export with an `nbgrader_id` column added works as it is). Without a roster, each
@@ -37,6 +40,8 @@ CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 LMS_IDS = ["ID", "SIS User ID", "SIS Login ID"]
 ROSTER_KEY = "nbgrader_id"
 FILENAME = "grades-canvas.csv"
+PENALTY_SUFFIX = " late penalty"
+READ_ONLY = "(read only)"  # in the Points Possible row: Canvas's importer skips the column
 
 
 @dataclass
@@ -125,17 +130,20 @@ def write_canvas_csv(course_root: str | os.PathLike, roster_path: str | os.PathL
                 try:
                     submission = gb.find_submission(assignment.name, student.id)
                 except MissingEntry:
-                    scores.append("")
+                    scores += ["", ""]
                     continue
-                scores.append(_points(max(0.0, submission.score - (submission.late_submission_penalty or 0.0))))
+                penalty = submission.late_submission_penalty or 0.0
+                scores += [_points(max(0.0, submission.score - penalty)), _points(penalty)]
             rows.append([canvas[name] for name in CANVAS_COLUMNS] + scores)
-        points = ["Points Possible", "", "", "", ""] + [_points(a.max_score) for a in assignments]
+        points = ["Points Possible", "", "", "", ""] + [cell for a in assignments
+                                                         for cell in (_points(a.max_score), READ_ONLY)]
         names = [a.name for a in assignments]
+        columns = [column for name in names for column in (name, f"{name}{PENALTY_SUFFIX}")]
     not_in_gradebook = sorted(set(roster) - known) if roster is not None else []
     path = root / FILENAME
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = SpreadsheetWriter(handle)
-        writer.writerow(CANVAS_COLUMNS + names)
+        writer.writerow(CANVAS_COLUMNS + columns)
         writer.writerow(points)
         writer.writerows(rows)
     result = CanvasExport(path, len(rows), not_in_roster, not_in_gradebook)

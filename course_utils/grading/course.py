@@ -8,21 +8,25 @@ from submitted/, a release check that no answer leaks).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from course_utils.grading import policy as course_policy
 from course_utils.grading.terminal import shown
 from course_utils.grading.checks import CHECK_MARKER, HIDDEN_BEGIN
 
 # Files of a source assignment that stay with the instructor: never released, never copied next to a
 # submission while it is graded (nbgrader copies the source folder's other files into autograded/).
 INSTRUCTOR_ONLY = ("exam_bank.yaml", "*.key.yaml")
-# nbgrader's own files beside a collected submission: its time (late penalties) and the exchange's secret
-# (release_feedback names the returned page with it). Staged with the submission, kept beside the feedback
-# page, never given to the kernel.
+# nbgrader's own files beside a collected submission: its time and the exchange's secret (release_feedback names
+# the returned page with it). Kept beside the feedback page, never given to the kernel; the student's
+# timestamp.txt is replaced by the exchange's receipt when graded (autograde.stage, receipts.py).
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+# The first cell of every released notebook whose assignment has a due date in course.yaml (release_note).
+NOTE_CELL_ID = course_policy.NOTE_CELL_ID
 
 
 def course_root(course: str | os.PathLike | None = None) -> Path:
@@ -38,11 +42,40 @@ def assignments(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "source").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def submitted_students(root: Path) -> list[str]:
+# A student id nbgrader can take safely: printable ASCII without white space and without the characters that
+# change what a page, a URL or a glob means (" ' < > & ` \ / * ? [ ] # %), not starting with a dot, at most 64.
+# nbgrader's formgrader prints ids into its pages unescaped (a folder named like an HTML tag ran script, then
+# code, as the instructor who opened the page), `--student` reads them as globs (`bob[1]` matched nothing),
+# and look-alike letters (U+3164 HANGUL FILLER, Cyrillic letters) spoof a classmate's name in logs and
+# spreadsheets: a folder of submitted/ with any other name is refused, not graded. Spreadsheet formulas
+# (`=2+5`) are allowed as ids and neutralised where they are written (spreadsheet.py).
+STUDENT_ID = re.compile(r"(?!\.)[!$()+,\-.0-9:;=@A-Z^_a-z{|}~]{1,64}")
+
+
+def is_student_id(name: str) -> bool:
+    return STUDENT_ID.fullmatch(name) is not None
+
+
+def _submitted_folders(root: Path) -> list[str]:
     folder = root / "submitted"
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+
+
+def submitted_students(root: Path) -> list[str]:
+    """The student ids of submitted/ (folders named by a valid id; ``refused_folders`` names the rest)."""
+    return [name for name in _submitted_folders(root) if is_student_id(name)]
+
+
+def refused_folders(root: Path) -> list[str]:
+    """Folders of submitted/ whose name is not a student id nbgrader can take safely (``STUDENT_ID``)."""
+    return [name for name in _submitted_folders(root) if not is_student_id(name)]
+
+
+def refusal(name: str) -> str:
+    return (f"submitted/{shown(name)}: not graded: a student id is at most 64 ASCII characters without spaces or "
+            "any of \" ' < > & ` \\ / * ? [ ] # % (and no dot first); rename the folder to the student's id")
 
 
 def nbgrader(root: Path, *args: str, timeout: float | None = None, env: dict | None = None,
@@ -96,6 +129,8 @@ def add_students(root: Path) -> list[str]:
                 added.append(student)
     if added:
         print(f"Added {len(added)} student(s) to the gradebook: {', '.join(shown(a) for a in added)}")
+    for name in refused_folders(root):
+        print(refusal(name))
     return added
 
 
@@ -108,22 +143,41 @@ def db_url(root: Path) -> str:
 
 
 def release(root: Path) -> None:
-    """Student versions of every source assignment in release/ (solutions and hidden tests removed).
+    """Student versions of every source assignment in release/ (solutions and hidden tests removed), each notebook
+    opening with course.yaml's due date and late policy for its assignment (``add_note``).
 
     One nbgrader process is imported once and forked per assignment (nbgrader_runner): ~3.5 s of CPU less
     per assignment than a new process each."""
     from course_utils.grading.nbgrader_runner import NbgraderRunner
 
+    policy = course_policy.load_or_exit(root, assignments(root))  # a mistake stops the release before it starts
     runner = NbgraderRunner()
     try:
         for assignment in assignments(root):
             code, tail = nbgrader(root, "generate_assignment", assignment, "--force", runner=runner)
             if code != 0:
                 raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{tail}")
-            print(f"released {assignment} -> {root / 'release' / assignment}")
+            note = course_policy.release_note(policy, assignment)
+            for path in sorted((root / "release" / assignment).glob("*.ipynb")) if note else []:
+                add_note(path, note)
+            dated = " (with its due date)" if note else ""
+            print(f"released {assignment} -> {root / 'release' / assignment}{dated}")
     finally:
         runner.stop()
     check_release(root)
+
+
+def add_note(path: Path, note: str) -> None:
+    """Put the due-date note first in a released notebook: a markdown cell nbgrader does not grade (at autograde it
+    is one more cell of the student's); the source notebook stays the single source of the assignment."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [cell for cell in nb.cells if cell.get("id") != NOTE_CELL_ID]
+    cell = nbformat.v4.new_markdown_cell(note, id=NOTE_CELL_ID)
+    cell.metadata.update({"deletable": False, "editable": False})
+    nb.cells.insert(0, cell)
+    nbformat.write(nb, path)
 
 
 def ensure_released(root: Path) -> None:
@@ -138,11 +192,15 @@ def ensure_released(root: Path) -> None:
                     missing.append(assignment)
             except MissingEntry:
                 missing.append(assignment)
+    policy = course_policy.load_or_exit(root, assignments(root)) if missing else None
     for assignment in missing:
         print(f"{assignment} is not in the gradebook yet: generating it (what `make release` does)")
         code, tail = nbgrader(root, "generate_assignment", assignment, "--force")
         if code != 0:
             raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{tail}")
+        note = course_policy.release_note(policy, assignment)
+        for path in sorted((root / "release" / assignment).glob("*.ipynb")) if note else []:
+            add_note(path, note)
 
 
 def check_release(root: Path) -> None:
@@ -178,10 +236,12 @@ def instructor_init(dest: str | os.PathLike, example: Path | None = None) -> Pat
     if target.exists() and any(target.iterdir()):
         raise SystemExit(f"{target} exists and is not empty: choose a new folder")
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("nbgrader_config.py", "source", "jupyter"):
+    for name in ("nbgrader_config.py", "source", "jupyter", course_policy.POLICY_FILE):
         source = example / name
+        if not source.exists() and name == course_policy.POLICY_FILE:
+            continue  # an example course without a policy: no due dates
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / name)
     os.chmod(target, 0o700)  # the instructor's alone: hidden tests, exam keys, later the gradebook
-    print(f"Private course in {target}. Use it with: export COURSE_GRADING_DIR={target}  (then make release, "
-          "make autograde, ...)")
+    print(f"Private course in {target}. Use it with: export COURSE_GRADING_DIR={target}  (then set the term's dates in "
+          f"{target / course_policy.POLICY_FILE}, make release, make collect, make autograde, ...)")
     return target

@@ -9,6 +9,9 @@ hex or base64 (at any alignment), as a big integer (its bytes, either order), or
 in strings of one or two characters — is withheld and named. Every page gets a
 Content-Security-Policy that runs no script (``FeedbackOnly`` already cleaned the student's
 markdown; this is the second wall).
+
+Each page also says what course.yaml's late rule did to the submission (received when, due when, the penalty and
+why: ``lateness``), and an earlier page whose text changed is kept, dated, in ``history/`` beside it (``history``).
 """
 from __future__ import annotations
 
@@ -21,8 +24,10 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+from course_utils.grading import history, lateness
 from course_utils.grading.checks import hidden_part
 from course_utils.grading.course import NBGRADER_FILES, nbgrader
+from course_utils.grading.policy import NO_RECEIPT
 
 MIN_SECRET_CHARS = 16
 # No script of any kind (inline, from a URL, an event handler, a javascript: link); the page's own inline CSS and
@@ -63,6 +68,10 @@ def encodings(line: str) -> frozenset[str]:
 _NUMBER = re.compile(r"\d(?:[_,]?\d){35,}")
 MAX_DIGITS = 100_000
 TOO_LONG = "(a number too long for the leak check to read)"
+# A page the leak check does not read: it searches every hidden line in ~20 forms, and a 5 MB page of long
+# numbers took 24 s, each student's in turn (the grading attack of 2026-12-05). The course's pages are ~150 KB.
+MAX_PAGE_BYTES = 2 << 20
+TOO_BIG = f"(a page over {MAX_PAGE_BYTES >> 20} MB, too large for the leak check)"
 # One- or two-character strings in quotes, as repr() writes a list of them.
 _QUOTED = r"""(?:'[^'\\]{1,2}'|"[^"\\]{1,2}")"""
 _QUOTED_RUN = re.compile(rf"{_QUOTED}(?:\s*[,;]?\s*{_QUOTED}){{3,}}")
@@ -121,6 +130,20 @@ def leaks(text: str, secrets: set[str]) -> list[str]:
     return found
 
 
+LATE_NOTE_CLASS = "course-late-work"
+
+
+def with_late_note(page: str, record: lateness.Record | None) -> str:
+    """The page with course.yaml's verdict on this submission first in its <body> (as it was without a verdict)."""
+    body = re.search(r"<body\b[^>]*>", page, re.IGNORECASE)
+    if record is None or record.reason in ("", NO_RECEIPT) or body is None:
+        return page  # no due date, or no receipt (the instructor's log says so; the student's page says nothing)
+    note = (f'<div class="{LATE_NOTE_CLASS}" style="border:1px solid #b35900;border-radius:4px;padding:0.6em 1em;'
+            f'margin:1em auto;max-width:1140px"><strong>Due date and late work:</strong> '
+            f"{html.escape(lateness.describe(record))}</div>")
+    return page[:body.end()] + "\n" + note + page[body.end():]
+
+
 def protect(page: str) -> str | None:
     """The page with the Content-Security-Policy as the first element of its <head>; None without a <head>."""
     head = re.search(r"<head\b[^>]*>", page, re.IGNORECASE)
@@ -141,6 +164,19 @@ def feedback(root: Path) -> list[tuple[str, str, str]]:
     for folder in sorted((root / "autograded").glob("*/*")):
         if folder.is_dir() and any(folder.glob("*.ipynb")):
             graded.setdefault(folder.name, []).append(folder.parent.name)
+    history.set_aside(root)  # nbgrader --force deletes each feedback folder; earlier pages are kept (history.py)
+    try:
+        _generate(root, graded, secret, problems)
+    finally:
+        archived = history.put_back(root, {(s, a) for a, students in graded.items() for s in students})
+    for student, assignment, why in problems:
+        print(f"{student}/{assignment}: {why}")
+    kept = f"; {len(archived)} earlier page(s) kept in history/" if archived else ""
+    print(f"Feedback in {root / 'feedback'} ({len(problems)} problem(s){kept}).")
+    return problems
+
+
+def _generate(root: Path, graded: dict[str, list[str]], secret: set[str], problems: list) -> None:
     for assignment, students in graded.items():
         code, _ = nbgrader(root, "generate_feedback", assignment, "--force", timeout=600)
         for student in students if code != 0 else []:
@@ -155,18 +191,19 @@ def feedback(root: Path) -> list[tuple[str, str, str]]:
                     path.rmdir()
                 elif not path.is_dir() and path.suffix != ".html" and str(path.relative_to(folder)) not in NBGRADER_FILES:
                     path.unlink()  # students get the page only (nbgrader copies the graded folder's files)
+            record = lateness.load(root, student, assignment)
             for page in folder.glob("*.html"):
-                text = page.read_text(encoding="utf-8")
-                found, protected = leaks(text, secret), protect(text)
+                text = with_late_note(page.read_text(encoding="utf-8"), record)
+                too_big = len(text.encode("utf-8")) > MAX_PAGE_BYTES  # the student's outputs made it so
+                found = [TOO_BIG] if too_big else leaks(text, secret)
+                protected = protect(text)
                 if found or protected is None:
                     page.unlink()
                     why = ("it has no <head> to hold the Content-Security-Policy" if not found else
+                           f"it is {TOO_BIG[1:-1]}; send the student the graded notebook yourself if needed"
+                           if found[0] == TOO_BIG else
                            f"it showed {TOO_LONG[1:-1]}" if found[0] == TOO_LONG else
                            f"it showed a hidden test line ({found[0][:60]}...)")
                     problems.append((student, assignment, f"{page.name} withheld: {why}"))
                 else:
                     page.write_text(protected, encoding="utf-8")
-    for student, assignment, why in problems:
-        print(f"{student}/{assignment}: {why}")
-    print(f"Feedback in {root / 'feedback'} ({len(problems)} problem(s)).")
-    return problems

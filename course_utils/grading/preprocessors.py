@@ -45,6 +45,7 @@ from traitlets import Float, Integer, Unicode
 
 from course_utils.grading import sandbox
 from course_utils.grading.checks import CHECK_MARKER, HIDDEN_BEGIN, split_test, visible_part
+from course_utils.grading.policy import is_release_note
 from course_utils.grading.export import MAX_BYTES, MIME
 
 
@@ -262,8 +263,23 @@ def _well_formed(cell, minor: int) -> None:
             validate(output, ref="output", version=4, version_minor=minor)
         except ValidationError:
             output = _INVALID_OUTPUT_NOTE.copy()
-        kept.append(output)
+        kept.append(_rejoined(output))
     cell.outputs = kept
+
+
+def _rejoined(output):
+    """The output with multi-line text as one string, as nbformat reads a notebook (rwbase.rejoin_lines): the
+    format allows a list of lines, but nbgrader's own preprocessors after this one (LimitOutput) call str methods
+    on it, and a kernel can send the list form."""
+    def lines(value):
+        return isinstance(value, list) and all(isinstance(line, str) for line in value)
+
+    if lines(output.get("text")):
+        output["text"] = "".join(output["text"])
+    for mime, value in (output.get("data") or {}).items():
+        if lines(value) and not (mime == "application/json" or mime.endswith("+json")):  # JSON data stays JSON
+            output["data"][mime] = "".join(value)
+    return output
 
 
 def _without_surrogates(value):
@@ -378,6 +394,7 @@ class RebuildFromSource(NbGraderPreprocessor):
                 self.log.warning("Cell %s was changed: restored from the gradebook", grade_id)
             return cell
 
+        nb.cells = [cell for cell in nb.cells if not is_release_note(cell)]  # the release's due date, not the student's
         seen: dict[str, NotebookNode] = {}
         body: list[tuple[str | None, NotebookNode]] = []
         for cell, grade_id in zip(nb.cells, self._identify(nb.cells, source.cells, solution_ids, released)):

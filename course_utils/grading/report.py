@@ -71,10 +71,23 @@ def __getattr__(name: str):
 
 
 def grades(root: Path) -> Path:
+    """grades.csv (nbgrader export: raw_score, late_submission_penalty, score after it); says which scores changed
+    since the last export, which it keeps as grades-previous.csv."""
+    from course_utils.grading import history
+    from course_utils.grading.terminal import printable
+
+    previous = history.keep_previous(root / "grades.csv")
     code, tail = nbgrader(root, "export", "--to", "grades.csv", "--exporter", EXPORTER, timeout=300)
     if code != 0:
         raise SystemExit(f"nbgrader export failed:\n{tail}")
     print(f"Grades: {root / 'grades.csv'}")
+    if previous is None:
+        print("First export: no earlier grades.csv to compare with.")
+        return root / "grades.csv"
+    changes = history.changed_scores(previous, root / "grades.csv")
+    print(f"Changed since the last export ({previous.name}): {len(changes) or 'nothing'}")
+    for line in changes:
+        print("  " + printable(line))
     return root / "grades.csv"
 
 

@@ -101,6 +101,25 @@ def _readonly_roots() -> list[Path]:
     return sorted(roots)
 
 
+# nbgrader's default exchange (every student's submission and released feedback) lies under /usr, which the
+# sandbox mounts; bwrap's user "nobody" is the grader's own uid outside, so the owner's rights apply there.
+# COURSE_EXCHANGE_ROOT is where the course's hub config puts it (grading/hub/jupyter/nbgrader_config.py).
+DEFAULT_EXCHANGE = Path("/usr/local/share/nbgrader")
+
+
+def _hidden_exchanges() -> list[Path]:
+    """Exchange folders that exist inside a folder the sandbox mounts: each is covered by an empty one."""
+    mounted = [Path("/usr"), *(Path("/") / name for name in ("bin", "lib", "lib64", "sbin")), *_readonly_roots()]
+    found = []
+    for candidate in (DEFAULT_EXCHANGE, os.environ.get("COURSE_EXCHANGE_ROOT")):
+        if not candidate:
+            continue
+        path = Path(candidate).resolve()
+        if path.is_dir() and any(path == m.resolve() or m.resolve() in path.parents for m in mounted):
+            found.append(path)
+    return found
+
+
 def bwrap_executable() -> str:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -140,6 +159,8 @@ def bwrap_command(workdir: Path, connection_dir: Path | None, argv: list[str], s
     for folder in (*(f"{CONFIG_DIRS['IPYTHONDIR']}/profile_default/{name}" for name in IPYTHON_PROFILE_DIRS),
                    CONFIG_DIRS["JUPYTER_CONFIG_DIR"], CONFIG_DIRS["JUPYTER_DATA_DIR"]):
         cmd += ["--perms", "0700", "--dir", folder]  # IPython wants 0700 and would try to change it
+    for hidden in _hidden_exchanges():  # an exchange inside a mounted folder: an empty read-only folder over it
+        cmd += ["--size", "4096", "--tmpfs", str(hidden), "--remount-ro", str(hidden)]
     if connection_dir is not None:  # the connection file and (ipc transport) its sockets
         cmd += ["--bind", str(connection_dir), str(connection_dir)]
     cmd += ["--dir", str(workdir), "--chdir", str(workdir),

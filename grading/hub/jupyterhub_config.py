@@ -7,14 +7,21 @@ Run as root (the hub starts each user's server as that Unix user):
 
 Students and the instructor log in with their Unix password (PAM). Each server runs this
 repository's venv (jupyterhub-singleuser, nbgrader's "Assignments" tab and formgrader) and reads
-grading/hub/jupyter/nbgrader_config.py, which points nbgrader at the shared exchange folder.
-grading/hub/README.md explains the choices and the step to Kubernetes; tests/test_hub_exchange.py
-runs the whole exchange round trip through this file on 127.0.0.1.
+grading/hub/jupyter/nbgrader_config.py, which points nbgrader at the exchange: the shared exchange folder
+(COURSE_EXCHANGE=filesystem, the default) or ngshare, a service this hub starts and every server reaches
+over HTTP through the proxy (COURSE_EXCHANGE=ngshare; no folder is shared). grading/hub/README.md explains
+the choices and the step to Kubernetes; tests/test_hub_exchange.py runs the whole exchange round trip
+through this file on 127.0.0.1, through both exchanges.
 
 Settings (environment variables; the defaults suit a classroom server):
   COURSE_HUB_URL         public URL the proxy listens on (http://127.0.0.1:8000; put TLS in front)
   COURSE_HUB_STATE       folder for the hub's database, cookie secret and proxy pid (/srv/jupyterhub)
-  COURSE_EXCHANGE_ROOT   the nbgrader exchange folder (/srv/nbgrader/exchange)
+  COURSE_EXCHANGE        filesystem (default) or ngshare
+  COURSE_EXCHANGE_ROOT   the nbgrader exchange folder, for filesystem (/srv/nbgrader/exchange)
+  COURSE_NGSHARE_PYTHON  for ngshare: the Python of ngshare's environment (default: build/ngshare, `make hub-deps`)
+  COURSE_NGSHARE_PORT    for ngshare: the port it listens on, on every interface (10101); its database and
+                         files go to $COURSE_HUB_STATE/ngshare
+  COURSE_NGSHARE_URL     for ngshare: the URL users' servers reach it at (default: the hub's URL + /services/ngshare)
   COURSE_HUB_STUDENTS, COURSE_HUB_INSTRUCTORS   comma-separated Unix user names allowed in
                          (instructors are hub admins); empty students: any user PAM accepts
   COURSE_HUB_PROXY       configurable-http-proxy command (default: build/node, `make hub-deps`)
@@ -35,7 +42,10 @@ def _names(variable: str, default: str = "") -> set:
 
 
 STATE = Path(os.environ.get("COURSE_HUB_STATE", "/srv/jupyterhub"))
+EXCHANGE_KIND = os.environ.get("COURSE_EXCHANGE", "filesystem")
 EXCHANGE = os.environ.get("COURSE_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
+if EXCHANGE_KIND not in ("filesystem", "ngshare"):
+    sys.exit(f"jupyterhub_config: COURSE_EXCHANGE={EXCHANGE_KIND!r}; set it to filesystem or ngshare")
 
 # --- the hub and its proxy
 c.JupyterHub.bind_url = os.environ.get("COURSE_HUB_URL", "http://127.0.0.1:8000")
@@ -67,9 +77,30 @@ c.Spawner.http_timeout = 120
 c.Spawner.environment = {
     # nbgrader reads nbgrader_config.py from every Jupyter config folder: this one names the exchange.
     "JUPYTER_CONFIG_PATH": str(HERE / "jupyter"),
-    "COURSE_EXCHANGE_ROOT": EXCHANGE,
+    "COURSE_EXCHANGE": EXCHANGE_KIND,
     "PATH": os.pathsep.join([str(VENV_BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
 }
+if EXCHANGE_KIND == "filesystem":
+    c.Spawner.environment["COURSE_EXCHANGE_ROOT"] = EXCHANGE
+else:
+    # ngshare (README.md, "The exchange as a service"): a service the hub starts and stops, in its own environment
+    # (it needs SQLAlchemy 1.4: requirements/ngshare.in). The proxy routes /services/ngshare/ to it; ngshare asks
+    # the hub who a request's token belongs to, and its admins (the instructors) create the course.
+    _ngshare_state = STATE / "ngshare"
+    _ngshare_state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _ngshare_python = os.environ.get("COURSE_NGSHARE_PYTHON") or str(REPO / "build" / "ngshare" / "bin" / "python")
+    if not Path(_ngshare_python).exists():
+        sys.exit(f"jupyterhub_config: ngshare's environment is missing ({_ngshare_python}): run `make hub-deps`")
+    c.JupyterHub.services = [{
+        "name": "ngshare",
+        "url": f"http://127.0.0.1:{int(os.environ.get('COURSE_NGSHARE_PORT', '10101'))}",
+        "command": [_ngshare_python, "-m", "ngshare", "--admins", ",".join(sorted(c.Authenticator.admin_users)),
+                    "--database", f"sqlite:///{_ngshare_state / 'ngshare.db'}",
+                    "--storage", str(_ngshare_state / "files")],
+        "oauth_no_confirm": True,  # its web page (the course list) opens without a consent page
+    }]
+    _public = c.JupyterHub.bind_url.replace("//0.0.0.0:", "//127.0.0.1:").rstrip("/")
+    c.Spawner.environment["COURSE_NGSHARE_URL"] = os.environ.get("COURSE_NGSHARE_URL") or f"{_public}/services/ngshare"
 if os.environ.get("HF_HUB_OFFLINE"):  # an offline classroom: lessons use the offline weights at once
     c.Spawner.environment["HF_HUB_OFFLINE"] = os.environ["HF_HUB_OFFLINE"]
 if shutil.which("node") is None and not os.environ.get("COURSE_HUB_PROXY"):
