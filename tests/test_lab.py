@@ -121,6 +121,8 @@ def test_install_writes_the_overrides_into_the_environment(install, monkeypatch,
     calls = []
 
     class FakeInstaller:
+        uv = None  # pip's path, as on a machine without uv (tools/install.py reads it)
+
         def install(self, *args, own_index=False):
             calls.append(args)
 
