@@ -489,6 +489,10 @@ LIST_STREAM = r"""
 k = get_ipython().kernel
 k.session.send(k.iopub_socket, "stream", {"name": "stdout", "text": ["line one\n", "line two\n"]},
                parent=k.get_parent(), ident=b"stream.stdout")
+k.session.send(k.iopub_socket, "stream", {"name": "stdout", "text": ["not all text", 1, None]},
+               parent=k.get_parent(), ident=b"stream.stdout")
+k.session.send(k.iopub_socket, "display_data", {"data": {"text/plain": 42, "text/html": ["<b>", 7]},
+               "metadata": {}}, parent=k.get_parent(), ident=b"display_data")
 """
 REFUSED_IDS = ("<img src=x onerror=alert(document.domain)>", "bob[1]", "\u3164")
 

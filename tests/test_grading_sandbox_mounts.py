@@ -57,6 +57,7 @@ def test_an_exchange_inside_a_mounted_folder_is_hidden_from_kernels(exchange_in_
                                                                      monkeypatch):
     root = exchange_in_a_mounted_folder
     monkeypatch.delenv("COURSE_EXCHANGE_ROOT", raising=False)
+    monkeypatch.delenv(sandbox.CONFIGURED_EXCHANGE, raising=False)
     unhidden = _seen_from_the_sandbox(root, tmp_path)
     # Without the cover the grader-only folder is readable from inside (what the attack found): the probe works.
     assert unhidden == ["alice+01_preprocessing+2026-12-05 10:00:00.000000 UTC"], unhidden
@@ -64,10 +65,24 @@ def test_an_exchange_inside_a_mounted_folder_is_hidden_from_kernels(exchange_in_
     assert _seen_from_the_sandbox(root, tmp_path) in ("FileNotFoundError", []), "a kernel saw the exchange"
 
 
+def test_the_exchange_the_courses_nbgrader_configuration_names_is_hidden_too(exchange_in_a_mounted_folder, tmp_path,
+                                                                           monkeypatch):
+    """c.Exchange.root in the course's nbgrader_config.py: `make autograde` reads it as nbgrader does and passes it
+    to every sandbox it starts (sandbox.CONFIGURED_EXCHANGE)."""
+    root = exchange_in_a_mounted_folder
+    monkeypatch.delenv("COURSE_EXCHANGE_ROOT", raising=False)
+    monkeypatch.delenv(sandbox.CONFIGURED_EXCHANGE, raising=False)
+    (tmp_path / "nbgrader_config.py").write_text(f"c = get_config()\nc.Exchange.root = {str(root)!r}\n")
+    assert sandbox.exchange_root(tmp_path) == str(root)
+    monkeypatch.setenv(sandbox.CONFIGURED_EXCHANGE, sandbox.exchange_root(tmp_path))  # what autograde does
+    assert _seen_from_the_sandbox(root, tmp_path) in ("FileNotFoundError", []), "a kernel saw the exchange"
+
+
 def test_nbgraders_default_exchange_is_among_the_covered_folders(monkeypatch, tmp_path):
     monkeypatch.setattr(sandbox, "DEFAULT_EXCHANGE", tmp_path)  # stands for /usr/local/share/nbgrader
     monkeypatch.setattr(sandbox, "_readonly_roots", lambda: [tmp_path])
     monkeypatch.delenv("COURSE_EXCHANGE_ROOT", raising=False)
+    monkeypatch.delenv(sandbox.CONFIGURED_EXCHANGE, raising=False)
     assert sandbox._hidden_exchanges() == [tmp_path.resolve()]
     command = sandbox.bwrap_command(Path("/grading/work"), None, ["true"])
     covered = str(tmp_path.resolve())

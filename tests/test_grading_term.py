@@ -26,6 +26,7 @@ import nbformat
 import pytest
 
 from course_utils.grading import course as grading_course
+from course_utils.grading import inbox
 from course_utils.grading import policy as course_policy
 from course_utils.grading import receipts
 from test_grading_roundtrip import A1, answered  # tests/ is on sys.path under pytest
@@ -119,6 +120,8 @@ def term(tmp_path_factory):
     exchange, home = tmp_path_factory.mktemp("exchange"), tmp_path_factory.mktemp("home")
     with (root / "nbgrader_config.py").open("a", encoding="utf-8") as handle:
         handle.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
+        handle.write("c.ExchangeCollect.check_owner = False\n")  # every student here is this one OS user; the
+        # owner check itself is tested in test_grading_collect.py with real users
     announced = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=7)
     _write_policy(root, announced)  # the term's first plan: due in a week
     out = {"root": root, "exchange": exchange, "home": home, "announced": announced, "release": _cli(root, "release")}
@@ -282,17 +285,18 @@ def test_collect_gives_a_receipt_to_what_plain_nbgrader_collect_copied_and_keeps
 # ---------------------------------------------------------------- the receipt itself (no nbgrader)
 def test_a_receipt_moves_later_with_any_change_and_never_earlier(tmp_path):
     folder = tmp_path / "inbox"
-    folder.mkdir()
-    (folder / "a.ipynb").write_text("{}")
-    outside = tmp_path / "outside.txt"
-    outside.write_text("v1")
-    (folder / "linked.ipynb").symlink_to(outside)  # collect copies what a link points to
-    first = receipts.receipt_of(folder)
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.ipynb").write_text("{}")
+    first = inbox.receipt_of(folder)
     time.sleep(0.05)
-    os.utime(folder / "a.ipynb", (0, 0))  # backdating the modification time ...
-    second = receipts.receipt_of(folder)
+    os.utime(folder / "sub" / "a.ipynb", (0, 0))  # backdating the modification time ...
+    second = inbox.receipt_of(folder)
     assert second > first  # ... is a change, now
     time.sleep(0.05)
-    outside.write_text("v2")  # the linked file edited after the submission
-    assert receipts.receipt_of(folder) > second
-    assert receipts.receipt_of(tmp_path / "gone") >= second  # nothing to read: the present time, never earlier
+    old = tmp_path / "old.ipynb"
+    old.write_text("{}")
+    os.utime(old, (0, 0))
+    time.sleep(0.05)
+    old.rename(folder / "sub" / "moved.ipynb")  # a file made earlier, moved in later
+    assert inbox.receipt_of(folder) > second
+    assert inbox.receipt_of(tmp_path / "gone") >= second  # nothing to read: the present time, never earlier

@@ -199,6 +199,9 @@ def autograde(root: Path, students: list[str] | None = None, only: list[str] | N
     if problem is not None:
         raise SystemExit(f"Cannot autograde: {problem}. Nothing was graded.")
     timeout = timeout or float(os.environ.get("COURSE_GRADING_SUBMISSION_TIMEOUT", "900"))
+    configured = sandbox.exchange_root(root)
+    if configured:  # hidden from kernels when it lies in a folder the sandbox mounts (sandbox._hidden_exchanges)
+        os.environ[sandbox.CONFIGURED_EXCHANGE] = configured
     ensure_released(root)
     add_students(root)
     policy = lateness.load_policy(root)  # a mistake in course.yaml stops here, before anything is graded

@@ -268,17 +268,19 @@ def _well_formed(cell, minor: int) -> None:
 
 
 def _rejoined(output):
-    """The output with multi-line text as one string, as nbformat reads a notebook (rwbase.rejoin_lines): the
-    format allows a list of lines, but nbgrader's own preprocessors after this one (LimitOutput) call str methods
-    on it, and a kernel can send the list form."""
-    def lines(value):
-        return isinstance(value, list) and all(isinstance(line, str) for line in value)
+    """The output with its text as one string, as nbformat reads a notebook (rwbase.rejoin_lines): the format
+    allows a list of lines, but nbgrader's own preprocessors after this one (LimitOutput) call str methods on it,
+    and a kernel can send the list form, or anything else (a number, a list holding numbers): that is made text."""
+    def text(value):
+        if isinstance(value, str):
+            return value
+        return "".join(map(str, value)) if isinstance(value, list) else str(value)
 
-    if lines(output.get("text")):
-        output["text"] = "".join(output["text"])
+    if "text" in output:
+        output["text"] = text(output["text"])
     for mime, value in (output.get("data") or {}).items():
-        if lines(value) and not (mime == "application/json" or mime.endswith("+json")):  # JSON data stays JSON
-            output["data"][mime] = "".join(value)
+        if not (mime == "application/json" or mime.endswith("+json")):  # JSON data stays JSON
+            output["data"][mime] = text(value)
     return output
 
 

@@ -7,25 +7,27 @@ made by hand can claim any time. ``nbgrader collect`` copies that ``timestamp.tx
 ``submitted/<student>/<assignment>/`` and ``nbgrader autograde`` takes it as the submission's time.
 
 What counts here instead is the **change time (ctime) of the inbox folder and of everything in it**, as the
-exchange's file system recorded it, taken when ``make collect`` copies the submission: the kernel of the machine
-that holds the exchange (the NFS server on a cluster) sets a ctime whenever a file is created, written, renamed,
-linked or has its mode changed, and no unprivileged process can set it back (``touch``/``utime`` set mtime and
-atime; ctime then moves to *now*). So the latest ctime is never earlier than the last change to what is
-collected: a submission edited in the inbox after the due date counts as received after it. Files a symbolic link
-points to count too (``nbgrader collect`` copies what they point to). The time of the collect itself would also be
-trustworthy, but it would make every submission as late as the instructor's last collect.
+exchange's file system recorded it (``inbox.receipt_of``), taken when ``make collect`` copies the submission: the
+kernel of the machine that holds the exchange (the NFS server on a cluster) sets a ctime whenever a file is
+created, written, renamed, linked or has its mode changed, and no unprivileged process can set it back
+(``touch``/``utime`` set mtime and atime; ctime then moves to *now*). Each file's ctime is read again after its
+copy, so the receipt is never earlier than the last change to what was collected: a submission edited in the inbox
+after the due date counts as received after it. No link is followed (``inbox``: a link is left out of the copy).
+The time of the collect itself would also be trustworthy, but it would make every submission as late as the
+instructor's last collect.
 
-``make collect`` runs ``nbgrader collect --update`` with ``ReceiptCollect`` as the exchange's collector and writes
-each receipt to ``receipts/<student>/<assignment>.json`` in the course folder, the instructor's (students cannot
-write there: it is not in the exchange). ``make autograde`` uses that receipt and nothing else: the student's
-``timestamp.txt`` is replaced by it before nbgrader grades (``autograde.stage``).
+``make collect`` runs ``nbgrader collect --update`` with ``ReceiptCollect`` as the exchange's collector: it takes
+each student's submission received last from folders that are really theirs (``inbox.submissions``: named for a
+gradable id, a real folder, owned by that user), copies it without following links, and writes its receipt to
+``receipts/<student>/<assignment>.json`` in the course folder, the instructor's (students cannot write there: it is
+not in the exchange). A folder it refuses, or a submission over the size limit, is named in one line and the others
+are collected. ``make autograde`` uses that receipt and nothing else: the student's ``timestamp.txt`` is replaced by
+it before nbgrader grades (``autograde.stage``).
 """
 from __future__ import annotations
 
 import json
 import os
-import stat
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,48 +36,18 @@ from course_utils.grading.terminal import printable
 
 FOLDER = "receipts"
 COLLECTOR = "course_utils.grading.receipts.ReceiptCollect"
-MAX_ENTRIES = 10_000  # a submission with more files than this gets the collect's own time (never earlier)
 NBGRADER_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's timestamp.txt format, in UTC
-
-
-def receipt_of(folder: Path) -> datetime:
-    """The latest change time of ``folder`` and everything in it (links followed once, no loops), in UTC.
-
-    Anything that cannot be read, or more than MAX_ENTRIES entries, gives the present time: a receipt may come
-    out later than the truth, never earlier."""
-    latest, seen, count = 0.0, set(), 0
-    try:
-        for top, dirs, files in os.walk(folder, followlinks=True):
-            info = os.stat(top)
-            if (info.st_dev, info.st_ino) in seen:
-                dirs[:] = []
-                continue
-            seen.add((info.st_dev, info.st_ino))
-            latest = max(latest, info.st_ctime, os.lstat(top).st_ctime)
-            for name in dirs + files:
-                count += 1
-                if count > MAX_ENTRIES:
-                    raise OSError("too many files")
-                path = os.path.join(top, name)
-                latest = max(latest, os.lstat(path).st_ctime)
-                if os.path.islink(path):
-                    latest = max(latest, os.stat(path).st_ctime)  # the file a link points to: its content is copied
-    except OSError:
-        latest = time.time()
-    if not seen:
-        latest = time.time()
-    return datetime.fromtimestamp(latest, timezone.utc)
 
 
 def path_of(root: Path, student: str, assignment: str) -> Path:
     return Path(root) / FOLDER / student / f"{assignment}.json"
 
 
-def record(root: Path, student: str, assignment: str, received: datetime, source: str) -> Path:
-    """Write (replace) a submission's receipt in the course folder."""
+def record(root: Path, student: str, assignment: str, received: datetime, source: str, folder: str = "") -> Path:
+    """Write (replace) a submission's receipt in the course folder (``folder``: the inbox folder it came from)."""
     path = path_of(root, student, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"received": received.astimezone(timezone.utc).isoformat(), "source": source,
+    payload = {"received": received.astimezone(timezone.utc).isoformat(), "source": source, "folder": folder,
                "recorded": datetime.now(timezone.utc).isoformat()}
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
@@ -83,13 +55,17 @@ def record(root: Path, student: str, assignment: str, received: datetime, source
     return path
 
 
+def _recorded(root: Path, student: str, assignment: str) -> dict:
+    path = path_of(root, student, assignment)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def read(root: Path, student: str, assignment: str) -> datetime | None:
     """The recorded receipt (aware, UTC), or None when there is none."""
-    path = path_of(root, student, assignment)
-    if not path.is_file():
+    recorded = _recorded(root, student, assignment)
+    if not recorded:
         return None
-    moment = datetime.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["received"])
-    return moment.astimezone(timezone.utc)
+    return datetime.fromisoformat(recorded["received"]).astimezone(timezone.utc)
 
 
 def nbgrader_text(moment: datetime | None) -> str:
@@ -102,7 +78,8 @@ def collect(root: Path, only: list[str] | None = None) -> int:
 
     The file-system exchange collects through ReceiptCollect; another exchange (COURSE_EXCHANGE, as
     grading/hub/jupyter/nbgrader_config.py reads it: ngshare) through the collector its configuration names, which
-    records the service's own time of receipt with ``record``."""
+    records the service's own time of receipt with ``record``. Every line nbgrader logs at INFO or above is shown:
+    a refused folder is something the instructor must see."""
     before = {p: p.stat().st_mtime_ns for p in (Path(root) / FOLDER).rglob("*.json")}
     collector = ([f"--ExchangeFactory.collect={COLLECTOR}"]
                  if os.environ.get("COURSE_EXCHANGE", "filesystem") == "filesystem" else [])
@@ -112,8 +89,7 @@ def collect(root: Path, only: list[str] | None = None) -> int:
         if code != 0:
             raise SystemExit(f"nbgrader collect {assignment} failed: {(lines or ['exit code ' + str(code)])[-1]}")
         for line in lines:
-            if "Collecting submission" in line or "Updating submission" in line or "receipt" in line:
-                print(printable(line.split("] ", 1)[-1]))  # student ids are the students' text
+            print(printable(line.split("] ", 1)[-1]))  # student ids and file names are the students' text
     written = [p for p in (Path(root) / FOLDER).rglob("*.json") if before.get(p) != p.stat().st_mtime_ns]
     print(f"Collected; {len(written)} receipt(s) recorded in {Path(root) / FOLDER}.")
     return len(written)
@@ -123,45 +99,79 @@ def __getattr__(name: str):
     """``ReceiptCollect``, built on first use (importing nbgrader takes seconds; `make` imports this module)."""
     if name != "ReceiptCollect":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import shutil
+
     from nbgrader.exchange.default.collect import ExchangeCollect
 
-    class ReceiptCollect(ExchangeCollect):
-        """nbgrader's file-system collect, which also records each collected submission's receipt (module
-        docstring). A submission an earlier plain ``nbgrader collect`` already copied gets its receipt too, when
-        the copy's timestamp.txt is the inbox folder's (the same submission)."""
+    from course_utils.grading import inbox
 
-        def do_copy(self, src, dest, log=None):
-            super().do_copy(src, dest)
-            self._record(Path(src), Path(dest))  # after the copy: a change made while copying counts as later
+    class ReceiptCollect(ExchangeCollect):
+        """nbgrader's file-system collect, reading the inbox as hostile (``inbox``) and recording each collected
+        submission's receipt (module docstring). nbgrader's own choice of records (by the time in the folder's
+        name) and its copy (``shutil.copytree``, which follows links) are replaced; its checks of the course and
+        the inbox, its options (ignore, include, sizes, check_owner) and its messages are kept."""
+
+        def init_src(self):
+            if self.before_duedate:
+                self.fail("--before-duedate is not used here: course.yaml's late policy decides what counts "
+                          "(run make collect)")
+            # nbgrader's own init_src parses the time in every folder's name and stops on one it cannot read (any
+            # student could stop the collect for all): its checks of the course and the inbox are repeated here
+            if not self.coursedir.course_id:
+                self.fail("No course id specified. Re-run with --course flag.")
+            self.course_path = os.path.join(self.root, self.coursedir.course_id)
+            self.inbound_path = os.path.join(self.course_path, "inbound")
+            if not os.path.isdir(self.inbound_path):
+                self.fail(f"Course not found: {self.inbound_path}")
+            if not os.access(self.inbound_path, os.R_OK | os.X_OK):
+                self.fail(f"You don't have read permissions for the directory: {self.inbound_path}")
+            chosen, refused = inbox.submissions(Path(self.inbound_path), self.coursedir.assignment_id,
+                                                self.check_owner, self.coursedir.student_id or "*")
+            for line in refused:
+                self.log.warning("%s", line)
+            self.src_records = chosen
 
         def copy_files(self):
-            self._recorded = set()
-            super().copy_files()
-            for rec in self.src_records:
-                src = Path(self.inbound_path) / rec["filename"]
-                dest = Path(self.coursedir.format_path(self.coursedir.submitted_directory, rec["username"],
-                                                       self.coursedir.assignment_id))
-                if dest in self._recorded or not dest.is_dir():
-                    continue
-                theirs, ours = src / "timestamp.txt", dest / "timestamp.txt"
-                if _same_text(theirs, ours) and not path_of(self.coursedir.root, dest.parent.name, dest.name).exists():
-                    self._record(src, dest)
+            if not self.src_records:
+                self.log.warning("No submissions of '%s' for course '%s' to collect", self.coursedir.assignment_id,
+                                 self.coursedir.course_id)
+            limits = inbox.Limits(list(self.coursedir.ignore), list(self.coursedir.include),
+                                  self.coursedir.max_file_size, self.coursedir.max_dir_size)
+            for submission in self.src_records:
+                try:
+                    self._collect(submission, limits)
+                except (inbox.Refused, OSError) as reason:
+                    self.log.warning("refused: %s's submission %r: %s", submission.student,
+                                     submission.folder.name, reason)
 
-        def _record(self, src: Path, dest: Path) -> None:
-            received = receipt_of(src)
-            record(self.coursedir.root, dest.parent.name, dest.name, received,
-                   f"latest change time of the exchange's inbox folder {src.name!r} and its files")
-            self._recorded = getattr(self, "_recorded", set()) | {dest}
-            self.log.info("Recorded the exchange's receipt of %s/%s: %s", dest.parent.name, dest.name,
+        def _collect(self, submission, limits) -> None:
+            student, assignment = submission.student, self.coursedir.assignment_id
+            dest = Path(self.coursedir.format_path(self.coursedir.submitted_directory, student, assignment))
+            before = _recorded(self.coursedir.root, student, assignment)
+            if (dest.is_dir() and before.get("folder") == submission.folder.name
+                    and datetime.fromisoformat(before["received"]) >= submission.received):
+                self.log.info("No newer submission to collect: %s %s", student, assignment)
+                return
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            staging = dest.parent / f".{assignment}.collecting"
+            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                copied, notes = inbox.copy_submission(submission.folder, staging, limits)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            for note in notes:
+                self.log.warning("%s %s: %s", student, assignment, note)
+            self.log.info("%s submission: %s %s", "Updating" if dest.exists() else "Collecting", student,
+                          assignment)
+            if dest.exists():
+                shutil.rmtree(dest)
+            staging.rename(dest)
+            received = max(submission.received, copied)
+            record(self.coursedir.root, student, assignment, received,
+                   "latest change time of the exchange's inbox folder and its files", submission.folder.name)
+            self.log.info("Recorded the exchange's receipt of %s/%s: %s", student, assignment,
                           nbgrader_text(received))
 
     globals()[name] = ReceiptCollect
     return ReceiptCollect
-
-
-def _same_text(first: Path, second: Path) -> bool:
-    try:
-        return (stat.S_ISREG(first.lstat().st_mode) and stat.S_ISREG(second.lstat().st_mode)
-                and first.read_bytes() == second.read_bytes())
-    except OSError:
-        return False

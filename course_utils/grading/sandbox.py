@@ -103,15 +103,36 @@ def _readonly_roots() -> list[Path]:
 
 # nbgrader's default exchange (every student's submission and released feedback) lies under /usr, which the
 # sandbox mounts; bwrap's user "nobody" is the grader's own uid outside, so the owner's rights apply there.
-# COURSE_EXCHANGE_ROOT is where the course's hub config puts it (grading/hub/jupyter/nbgrader_config.py).
+# COURSE_EXCHANGE_ROOT is where the course's hub config puts it (grading/hub/jupyter/nbgrader_config.py), and
+# COURSE_GRADING_EXCHANGE_ROOT what the course's nbgrader configuration says (c.Exchange.root): `make autograde`
+# sets it (``exchange_root``) before any sandbox starts, so the warm templates and each cold launcher see it.
 DEFAULT_EXCHANGE = Path("/usr/local/share/nbgrader")
+CONFIGURED_EXCHANGE = "COURSE_GRADING_EXCHANGE_ROOT"
+
+
+def exchange_root(course: Path) -> str | None:
+    """``c.Exchange.root`` as nbgrader run in ``course`` reads it: nbgrader_config.py/.json in each Jupyter config
+    folder, then the course folder's own (the instructor's files; later ones win)."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config
+    from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
+
+    config = Config()
+    for folder in [*reversed(jupyter_config_path()), str(course)]:
+        for loader in (JSONFileConfigLoader, PyFileConfigLoader):
+            suffix = ".json" if loader is JSONFileConfigLoader else ".py"
+            try:
+                config.merge(loader(f"nbgrader_config{suffix}", path=folder).load_config())
+            except ConfigFileNotFound:
+                pass
+    return str(config.Exchange.root) if "root" in config.Exchange else None
 
 
 def _hidden_exchanges() -> list[Path]:
     """Exchange folders that exist inside a folder the sandbox mounts: each is covered by an empty one."""
     mounted = [Path("/usr"), *(Path("/") / name for name in ("bin", "lib", "lib64", "sbin")), *_readonly_roots()]
     found = []
-    for candidate in (DEFAULT_EXCHANGE, os.environ.get("COURSE_EXCHANGE_ROOT")):
+    for candidate in (DEFAULT_EXCHANGE, os.environ.get("COURSE_EXCHANGE_ROOT"), os.environ.get(CONFIGURED_EXCHANGE)):
         if not candidate:
             continue
         path = Path(candidate).resolve()
