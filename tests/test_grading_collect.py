@@ -152,3 +152,26 @@ def test_a_second_collect_copies_nothing_again(collected):
     output = _cli(collected["root"], "collect")
     assert "0 receipt(s) recorded" in output and output.count("No newer submission to collect") == 5, output
     assert {s: receipts.read(collected["root"], s, A1) for s in before} == before
+
+
+def test_folders_nested_thousands_deep_are_refused_not_a_crash(tmp_path):
+    """os.walk and a recursive copy overflow Python's stack on thousands of nested folders (a student's mkdir
+    loop): the receipt is the present time (never earlier) and the submission is refused, alone."""
+    from course_utils.grading import inbox
+
+    folder = deepest = tmp_path / "inbox"
+    folder.mkdir()
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        for _ in range(1500):  # relative steps: the absolute path is longer than the system allows
+            os.mkdir("d")
+            os.chdir("d")
+        Path("work.ipynb").write_text("{}")
+    finally:
+        os.chdir(here)
+    before = datetime.now(timezone.utc)
+    assert inbox.receipt_of(deepest) >= before
+    with pytest.raises(inbox.Refused, match=f"nested more than {inbox.MAX_DEPTH} deep"):
+        inbox.copy_submission(folder, tmp_path / "copy", inbox.Limits())
+    subprocess.run(["rm", "-rf", str(folder)], check=True)  # shutil.rmtree recurses too

@@ -32,6 +32,7 @@ from pathlib import Path
 from course_utils.grading.course import is_student_id
 
 MAX_ENTRIES = 10_000  # more files than this: the submission is refused (a receipt would be the present time)
+MAX_DEPTH = 32  # folders nested deeper: refused (a walk of thousands of levels would overflow Python's stack)
 CHUNK = 1 << 20
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)  # a pipe never blocks
@@ -85,7 +86,10 @@ def receipt_of(folder: Path) -> datetime:
     latest, count = 0.0, 0
     try:
         latest = os.lstat(folder).st_ctime
+        base = str(folder).rstrip(os.sep).count(os.sep)
         for top, dirs, files in os.walk(folder, onerror=_raise):
+            if top.count(os.sep) - base > MAX_DEPTH:
+                raise OSError("folders nested too deep")
             for name in dirs + files:
                 count += 1
                 if count > MAX_ENTRIES:
@@ -145,6 +149,8 @@ def copy_submission(src: Path, dest: Path, limits: Limits) -> tuple[datetime, li
 
 
 def _copy_folder(folder: int, dest: Path, where: str, limits: Limits, budget: dict, notes: list[str]) -> float:
+    if where.count("/") > MAX_DEPTH:
+        raise Refused(f"folders nested more than {MAX_DEPTH} deep")
     dest.mkdir(mode=0o755)
     latest = 0.0
     for name in sorted(os.listdir(folder)):
