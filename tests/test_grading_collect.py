@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="n
 VICTIM, ATTACKER, LINKER, BREAKER, HOG, CHANGER, ODD = "daemon", "nobody", "bin", "sys", "games", "man", "mail"
 FUTURE = "2099-01-01 00:00:00.000000 UTC"
 MAX_DIR_KB = 400  # this course's limit, so that an oversized folder is cheap to make
+LINKS = 60
 
 
 def _own(path: Path, user: str) -> None:
@@ -97,10 +98,14 @@ def collected(tmp_path_factory):
     linker = _inbox_of(exchange, LINKER)
     (linker / "extra.ipynb").symlink_to(outside / "secret.txt")
     (linker / "folder").symlink_to(outside)
+    for n in range(LINKS):  # a flood of lines meant to bury the line about ATTACKER's folder
+        (linker / f"link{n:03d}").symlink_to(outside / "secret.txt")
     # BREAKER: a dangling link and a named pipe; HOG: more than the folder size limit
     breaker = _inbox_of(exchange, BREAKER)
     (breaker / "gone.ipynb").symlink_to(base / "nowhere")
     os.mkfifo(breaker / "pipe")
+    with (breaker / "huge.bin").open("wb") as handle:  # sparse: no disk, and never read (its size says enough)
+        handle.truncate(100_000 * 1000 + 1)
     (_inbox_of(exchange, HOG) / "blob.bin").write_bytes(os.urandom(MAX_DIR_KB * 1000 + 1))
     # ODD's folder, whose name's time nbgrader cannot parse, and one named for no valid student id
     _handmade(exchange, f"{ODD}+{A1}+yesterday+x", blank, ODD)
@@ -124,13 +129,18 @@ def test_a_folder_named_for_a_classmate_is_refused_and_the_classmates_own_is_col
 def test_links_are_left_out_of_the_copy_and_never_followed(collected):
     copy = _submitted(collected, LINKER)
     assert sorted(p.name for p in copy.iterdir()) == [f"{A1}.ipynb", "submission_secret.txt", "timestamp.txt"]
-    for name in ("extra.ipynb", "folder"):
-        assert f"{LINKER} {A1}: left out '{name}': not a regular file or folder" in collected["output"]
+    report = receipts.report_path(collected["root"], A1).read_text(encoding="utf-8")
+    for name in ("extra.ipynb", "folder", *(f"link{n:03d}" for n in range(LINKS))):
+        assert f"{LINKER} {A1}: left out '{name}': not a regular file or folder" in report, name
+    shown = collected["output"].count(f"{LINKER} {A1}: left out")
+    assert shown == receipts.SHOWN_NOTES, shown  # the rest counted, not printed: no line can be buried
+    assert f"... and {LINKS + 2 - receipts.SHOWN_NOTES} more such line(s)" in collected["output"]
 
 
 def test_a_broken_submission_is_refused_alone_and_the_collect_goes_on(collected):
     output = collected["output"]
     assert f"{BREAKER} {A1}: left out 'gone.ipynb'" in output and f"{BREAKER} {A1}: left out 'pipe'" in output
+    assert f"{BREAKER} {A1}: left out 'huge.bin': larger than 100000 kB (max_file_size)" in output
     assert (_submitted(collected, BREAKER) / f"{A1}.ipynb").is_file()
     assert f"refused: {HOG}'s submission" in output and f"larger than {MAX_DIR_KB} kB in all" in output
     assert not _submitted(collected, HOG).exists() and receipts.read(collected["root"], HOG, A1) is None

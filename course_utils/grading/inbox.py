@@ -106,10 +106,14 @@ def _raise(error: OSError) -> None:
 
 def submissions(inbound: Path, assignment: str, check_owner: bool = True,
                 only: str = "*") -> tuple[list[Submission], list[str]]:
-    """The submission that counts for each student (received last), and one line per refused folder.
+    """The submission that counts for each student, and one line per refused folder.
 
+    Of a student's folders the one whose own change time is latest counts (received last: the kernel sets it when
+    the folder is made, renamed or its entries change); only that one is walked for its receipt, so a student's
+    many folders cost one ``lstat`` each. Whichever folder counts, its receipt covers everything copied from it.
+    A folder that vanishes or cannot be read while the inbox is read is refused, alone.
     ``only``: nbgrader's ``--student`` (a glob; ``*`` for all)."""
-    latest: dict[str, Submission] = {}
+    newest: dict[str, tuple[float, Path]] = {}
     refused = []
     for entry in sorted(os.scandir(inbound), key=lambda e: e.name):
         if not fnmatch.fnmatchcase(entry.name, f"*+{assignment}+*"):
@@ -118,7 +122,10 @@ def submissions(inbound: Path, assignment: str, check_owner: bool = True,
             student = student_of(entry.name, assignment)
             if not fnmatch.fnmatchcase(student, only):
                 continue
-            info = entry.stat(follow_symlinks=False)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as error:  # removed (or made unreadable) since the listing
+                raise Refused(f"{entry.name!r} could not be read: {error.strerror or error}") from None
             if not stat.S_ISDIR(info.st_mode):
                 raise Refused(f"{entry.name!r} is not a folder (a link or a file)")
             owner = _owner(info.st_uid)
@@ -127,10 +134,9 @@ def submissions(inbound: Path, assignment: str, check_owner: bool = True,
         except Refused as reason:
             refused.append(f"refused: {reason}")
             continue
-        found = Submission(Path(entry.path), student, receipt_of(Path(entry.path)))
-        if student not in latest or found.received > latest[student].received:
-            latest[student] = found
-    return sorted(latest.values(), key=lambda s: s.student), refused
+        if student not in newest or info.st_ctime > newest[student][0]:
+            newest[student] = (info.st_ctime, Path(entry.path))
+    return [Submission(folder, student, receipt_of(folder)) for student, (_, folder) in sorted(newest.items())], refused
 
 
 def copy_submission(src: Path, dest: Path, limits: Limits) -> tuple[datetime, list[str]]:
@@ -182,20 +188,23 @@ def _copy_file(folder: int, name: str, dest: Path, shown: str, limits: Limits, b
                notes: list[str]) -> float:
     source = os.open(name, _OPEN_FILE, dir_fd=folder)
     try:
-        if not stat.S_ISREG(os.fstat(source).st_mode):
+        info = os.fstat(source)
+        if not stat.S_ISREG(info.st_mode):
             notes.append(f"left out {shown!r}: not a regular file")
             return 0.0
         most = limits.max_file_size * 1000
+        if info.st_size > most:  # decided on the size before reading (a sparse file costs no disk, only time)
+            notes.append(f"left out {shown!r}: larger than {limits.max_file_size} kB (max_file_size)")
+            return info.st_ctime
+        if info.st_size > budget["bytes"]:
+            raise Refused(f"larger than {limits.max_dir_size} kB in all (max_dir_size)")
         chunks, size = [], 0
-        while chunk := os.read(source, CHUNK):
+        while chunk := os.read(source, CHUNK):  # the file may grow while it is read: never past the limits
             size += len(chunk)
-            if size > most:
-                notes.append(f"left out {shown!r}: larger than {limits.max_file_size} kB (max_file_size)")
-                return os.fstat(source).st_ctime
+            if size > min(most, budget["bytes"]):
+                raise Refused(f"{shown!r} grew past the size limits while it was copied")
             chunks.append(chunk)
         budget["bytes"] -= size
-        if budget["bytes"] < 0:
-            raise Refused(f"larger than {limits.max_dir_size} kB in all (max_dir_size)")
         dest.write_bytes(b"".join(chunks))
         return os.fstat(source).st_ctime  # after reading: any change to what was read is at or before this
     finally:

@@ -35,8 +35,14 @@ from course_utils.grading.course import assignments, nbgrader
 from course_utils.grading.terminal import printable
 
 FOLDER = "receipts"
+SHOWN_REFUSALS, SHOWN_NOTES = 50, 5  # lines in make collect's output; all of them in report_path's file
 COLLECTOR = "course_utils.grading.receipts.ReceiptCollect"
 NBGRADER_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's timestamp.txt format, in UTC
+
+
+def report_path(root: Path, assignment: str) -> Path:
+    """Every refused folder and every file left out by the last collect of ``assignment``."""
+    return Path(root) / FOLDER / f"collect-{assignment}.txt"
 
 
 def path_of(root: Path, student: str, assignment: str) -> Path:
@@ -84,12 +90,17 @@ def collect(root: Path, only: list[str] | None = None) -> int:
     collector = ([f"--ExchangeFactory.collect={COLLECTOR}"]
                  if os.environ.get("COURSE_EXCHANGE", "filesystem") == "filesystem" else [])
     for assignment in only or assignments(root):
-        code, tail = nbgrader(root, "collect", "--update", *collector, assignment, timeout=900)
-        lines = [line for line in tail.splitlines() if line.strip()]
+        log = Path(root) / FOLDER / f"collect-{assignment}.log"
+        code, _ = nbgrader(root, "collect", "--update", *collector, assignment, timeout=900, log_path=log)
+        lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
         if code != 0:
             raise SystemExit(f"nbgrader collect {assignment} failed: {(lines or ['exit code ' + str(code)])[-1]}")
         for line in lines:
             print(printable(line.split("] ", 1)[-1]))  # student ids and file names are the students' text
+        report = report_path(root, assignment)
+        flagged = report.read_text(encoding="utf-8").count("\n") if report.is_file() else 0
+        if flagged:
+            print(f"{assignment}: {flagged} folder(s) refused or file(s) left out, every one listed in {report}")
     written = [p for p in (Path(root) / FOLDER).rglob("*.json") if before.get(p) != p.stat().st_mtime_ns]
     print(f"Collected; {len(written)} receipt(s) recorded in {Path(root) / FOLDER}.")
     return len(written)
@@ -127,9 +138,21 @@ def __getattr__(name: str):
                 self.fail(f"You don't have read permissions for the directory: {self.inbound_path}")
             chosen, refused = inbox.submissions(Path(self.inbound_path), self.coursedir.assignment_id,
                                                 self.check_owner, self.coursedir.student_id or "*")
-            for line in refused:
-                self.log.warning("%s", line)
+            self._report = report_path(self.coursedir.root, self.coursedir.assignment_id)
+            self._report.parent.mkdir(parents=True, exist_ok=True)
+            self._report.write_text("", encoding="utf-8")
+            self._shown(refused, SHOWN_REFUSALS)
             self.src_records = chosen
+
+        def _shown(self, lines: list[str], most: int) -> None:
+            """Every line into the collect's report file; the first ``most`` in the log, then a count (a student
+            cannot bury a line the instructor must read under thousands of their own)."""
+            with self._report.open("a", encoding="utf-8") as report:
+                report.writelines(line + "\n" for line in lines)
+            for line in lines[:most]:
+                self.log.warning("%s", line)
+            if len(lines) > most:
+                self.log.warning("... and %d more such line(s): all in %s", len(lines) - most, self._report)
 
         def copy_files(self):
             if not self.src_records:
@@ -141,8 +164,8 @@ def __getattr__(name: str):
                 try:
                     self._collect(submission, limits)
                 except (inbox.Refused, OSError) as reason:
-                    self.log.warning("refused: %s's submission %r: %s", submission.student,
-                                     submission.folder.name, reason)
+                    self._shown([f"refused: {submission.student}'s submission {submission.folder.name!r}: {reason}"],
+                                SHOWN_REFUSALS)
 
         def _collect(self, submission, limits) -> None:
             student, assignment = submission.student, self.coursedir.assignment_id
@@ -160,8 +183,7 @@ def __getattr__(name: str):
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
-            for note in notes:
-                self.log.warning("%s %s: %s", student, assignment, note)
+            self._shown([f"{student} {assignment}: {note}" for note in notes], SHOWN_NOTES)
             self.log.info("%s submission: %s %s", "Updating" if dest.exists() else "Collecting", student,
                           assignment)
             if dest.exists():
