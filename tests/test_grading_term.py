@@ -88,7 +88,7 @@ def _forge(exchange: Path, nb) -> None:
     folder.mkdir()
     nbformat.write(nb, folder / f"{A1}.ipynb")
     (folder / "timestamp.txt").write_text(FORGED)
-    (folder / "submission_secret.txt").write_text("f" * 128)
+    (folder / "submission_secret.txt").write_text("")  # nbgrader release_feedback stopped on it, for everyone
 
 
 def _gradebook(root: Path) -> dict:
@@ -266,6 +266,19 @@ def test_earlier_feedback_is_kept_dated_and_the_newest_is_the_one_released(term)
     assert datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc) > term["received"][TOO_LATE]
     assert "1 earlier page(s) kept in history/" in term["feedback again"]
     assert sorted(p.name for p in (root / "feedback" / LATE / A1).glob("*.html")) == [f"{A1}.html"]
+
+
+def test_a_broken_submission_secret_does_not_stop_release_feedback_for_the_class(term):
+    """The forger's submission_secret.txt is empty: make feedback replaces it, says so, and nbgrader
+    release_feedback releases every page (it stopped at an AssertionError before: attack of 2026-12-06)."""
+    root = term["root"]
+    assert (f"{FORGER}/{A1}: submission_secret.txt was not one nbgrader submit writes: replaced"
+            in term["feedback"]), term["feedback"]
+    assert len((root / "feedback" / FORGER / A1 / "submission_secret.txt").read_text()) == 128
+    code, tail = grading_course.nbgrader(root, "release_feedback", A1, timeout=300)
+    assert code == 0, tail
+    released = list((term["exchange"] / "trainer-course" / "feedback").glob("*.html"))
+    assert len(released) == len(term["received"]), released
 
 
 def test_collect_gives_a_receipt_to_what_plain_nbgrader_collect_copied_and_keeps_the_others(term):

@@ -331,3 +331,55 @@ def descendants(pid: int) -> list[int]:
         found.append(child)
         todo += children.get(child, [])
     return sorted(found)
+
+
+def _max_processes(pid: int) -> str:
+    line = next(line for line in (Path("/proc") / str(pid) / "limits").read_text().splitlines()
+                if line.startswith("Max processes"))
+    return line.split()[2]
+
+
+def test_the_task_limit_is_set_inside_the_sandbox_not_on_bwrap(template):
+    """RLIMIT_NPROC on bwrap (the maker of the sandbox's user namespace) would become a limit on every task of the
+    grader's Unix user on the host (next test); the template sets it inside, where it counts its own tasks."""
+    from course_utils.grading import sandbox
+
+    assert _max_processes(template_process(template)) == str(sandbox.LIMITS[sandbox.TASKS][1])
+    assert _max_processes(template.process.pid) == _max_processes(os.getpid())  # bwrap: what it inherited
+
+
+# Two sandboxes as an ordinary Unix user (root's tasks are never limited): one holds 250 threads, the other then
+# starts a thread and a process. {where} says where the 256-task limit is set.
+HOG = "import threading,time\nfor i in range(250): threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n" \
+      "print('holding', flush=True); time.sleep(30)"
+PROBE = "import os\npid = os.fork()\nif pid == 0: os._exit(0)\nos.waitpid(pid, 0); print('forked')"
+INSIDE = "import resource; resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None or not Path("/usr/bin/python3").exists(),
+                    reason="needs root to run two sandboxes as another user (CI runs as root)")
+@pytest.mark.parametrize("where", ["inside", "on bwrap"])
+def test_one_sandboxs_threads_do_not_stop_another_from_starting(where):
+    """The kernel mechanism the course relies on (Linux >= 5.14 counts RLIMIT_NPROC per user namespace): with the
+    limit set inside each sandbox, one sandbox's 250 threads leave the other free; set on bwrap, as it was, they
+    stop it (the attack of 2026-12-06)."""
+    import subprocess
+
+    def bwrap(code: str) -> list[str]:
+        inner = (INSIDE if where == "inside" else "") + code
+        command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--die-with-parent",
+                   "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "/usr/bin/python3", "-I", "-c", inner]
+        limit = [] if where == "inside" else ["prlimit", "--nproc=256:256", "--"]
+        return ["setpriv", "--reuid=games", "--regid=games", "--clear-groups", *limit, *command]
+
+    hog = subprocess.Popen(bwrap(HOG), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert hog.stdout.readline().strip() == "holding"
+        probe = subprocess.run(bwrap(PROBE), capture_output=True, text=True, timeout=60)
+    finally:
+        hog.kill()
+        hog.wait()
+    if where == "inside":
+        assert probe.returncode == 0 and "forked" in probe.stdout, probe.stderr[-500:]
+    else:
+        assert probe.returncode != 0 and "forked" not in probe.stdout  # bwrap itself could not fork

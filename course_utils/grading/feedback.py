@@ -20,6 +20,7 @@ import codecs
 import functools
 import html
 import re
+import secrets
 import sys
 import urllib.parse
 from pathlib import Path
@@ -152,6 +153,20 @@ def protect(page: str) -> str | None:
     return page[:head.end()] + "\n" + CSP_META + page[head.end():]
 
 
+SECRET_FILE = "submission_secret.txt"
+# What nbgrader submit writes (secrets.token_hex(64)). nbgrader release_feedback reads this file beside every page
+# and stops for the whole class on one it cannot use (empty: an AssertionError; not UTF-8; missing).
+SECRET_FORM = re.compile(r"[0-9a-f]{32,256}")
+
+
+def _valid_secret(path: Path) -> bool:
+    try:
+        return path.is_file() and not path.is_symlink() and SECRET_FORM.fullmatch(
+            path.read_bytes()[:300].decode("ascii")) is not None
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def feedback(root: Path) -> list[tuple[str, str, str]]:
     """HTML feedback per autograded submission; a page that would show a hidden test is withheld.
 
@@ -191,6 +206,12 @@ def _generate(root: Path, graded: dict[str, list[str]], secret: set[str], proble
                     path.rmdir()
                 elif not path.is_dir() and path.suffix != ".html" and str(path.relative_to(folder)) not in NBGRADER_FILES:
                     path.unlink()  # students get the page only (nbgrader copies the graded folder's files)
+            if folder.is_dir() and not _valid_secret(folder / SECRET_FILE):
+                (folder / SECRET_FILE).unlink(missing_ok=True)
+                (folder / SECRET_FILE).write_text(secrets.token_hex(64), encoding="ascii")
+                problems.append((student, assignment, f"{SECRET_FILE} was not one nbgrader submit writes: replaced "
+                                 "(so nbgrader release_feedback goes on); the student cannot fetch this page with "
+                                 "nbgrader fetch_feedback: send it another way"))
             record = lateness.load(root, student, assignment)
             for page in folder.glob("*.html"):
                 text = with_late_note(page.read_text(encoding="utf-8"), record)

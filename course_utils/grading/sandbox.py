@@ -206,11 +206,32 @@ def bwrap_command(workdir: Path, connection_dir: Path | None, argv: list[str], s
     return cmd + ["--", *argv]
 
 
+TASKS = "COURSE_GRADING_PROCESSES"
+
+
 def apply_limits() -> None:
+    """bwrap's limits (its preexec_fn), inherited by everything in the sandbox; all but the task limit.
+
+    RLIMIT_NPROC counts every task of a user: set on bwrap, the process that makes the sandbox's user namespace,
+    Linux (5.14+) keeps it as the namespace's limit one level up, on *all* tasks of the grader's Unix user on the
+    host, so one kernel's threads would stop every other job's kernels from starting (attack of 2026-12-06).
+    Set inside the namespace instead (``limit_tasks``), it counts the tasks of that sandbox alone."""
     for variable, (limit, default) in LIMITS.items():
+        if variable == TASKS:
+            continue
         value = int(os.environ.get(variable, default))
         value = value << 20 if variable.endswith("_MB") else value
         resource.setrlimit(limit, (value, value))
+
+
+def task_limit() -> int:
+    """The task limit for inside the sandbox (COURSE_GRADING_PROCESSES here, on the host)."""
+    return int(os.environ.get(TASKS, LIMITS[TASKS][1]))
+
+
+def limit_tasks(value: int) -> None:
+    """Set by the first process inside the sandbox (course_utils.grading.template --tasks N)."""
+    resource.setrlimit(resource.RLIMIT_NPROC, (value, value))
 
 
 # Classic BPF for seccomp (linux/filter.h, linux/seccomp.h); no well-kept Python library builds one

@@ -183,10 +183,14 @@ def serve(listener: socket.socket) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--listen-fd" not in argv:
-        raise SystemExit("usage: python -I -m course_utils.grading.template --listen-fd N [--no-preload]")
+        raise SystemExit("usage: python -I -m course_utils.grading.template --listen-fd N [--tasks N] [--no-preload]")
     listener = socket.socket(fileno=int(argv[argv.index("--listen-fd") + 1]))
     os.set_inheritable(listener.fileno(), False)
     _not_dumpable()
+    from course_utils.grading.sandbox import LIMITS, TASKS, limit_tasks
+
+    # in the sandbox's own user namespace: it counts this sandbox's tasks only (sandbox.apply_limits)
+    limit_tasks(int(argv[argv.index("--tasks") + 1]) if "--tasks" in argv else LIMITS[TASKS][1])
     if "--no-preload" not in argv:
         preimport()
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -69,7 +69,8 @@ class WarmSandbox:
             listener.bind(str(self.socket_path))
             listener.listen(4)
             argv = [str(Path(sys.prefix) / "bin" / "python"), "-I", "-m", TEMPLATE_MODULE,
-                    "--listen-fd", str(listener.fileno()), *([] if self.preload else ["--no-preload"])]
+                    "--listen-fd", str(listener.fileno()), "--tasks", str(sandbox.task_limit()),
+                    *([] if self.preload else ["--no-preload"])]
             command = sandbox.bwrap_command(Path("/grading/work"), self.kernel_dir, argv)
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
