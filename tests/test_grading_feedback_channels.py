@@ -292,3 +292,23 @@ def test_the_exam_check_names_no_choice_the_student_sent():
     qid = next(i["id"] for i in spec["questions"] if not bank.questions[i["id"]].numeric)
     ok, why = exam.score_answer(bank, spec, qid, ["zz", "qq"])
     assert not ok and "zz" not in why and "qq" not in why and "not one of the question's choices" in why, why
+
+
+def test_text_too_rich_to_clean_in_reasonable_time_is_shown_escaped():
+    """html5lib's time grows with the square of the formatting elements left open (71 kB of `<b title=i>x<p>` in
+    one raw cell: 100 s on the grading host; attack of 2026-12-06). Such a cell, or every cell after the
+    notebook's budget of tags is used, is shown escaped, whole; ordinary cells are still cleaned."""
+    from course_utils.grading import preprocessors
+
+    nb = nbformat.v4.new_notebook()
+    flood = "<table>" + "<b title=i>x<p>" * 5000
+    nb.cells = [nbformat.v4.new_raw_cell(flood), nbformat.v4.new_markdown_cell("<img src=x onerror=alert(1)> *hi*")]
+    nb.cells += [nbformat.v4.new_raw_cell("<b title=i>x<p>" * 900) for _ in range(30)]  # each under the cell limit
+    nb.cells.append(nbformat.v4.new_raw_cell("<script>alert(2)</script>"))
+    safe, _ = preprocessors.SafeForInstructor().preprocess(nb, {})
+    first, markdown, *many, last = (cell.source for cell in safe.cells)
+    assert first.startswith("<pre>&lt;table&gt;&lt;b title=i&gt;x&lt;p&gt;") and "<b" not in first
+    assert "onerror" not in markdown and "<em>hi</em>" in markdown  # cleaned, as before
+    cleaned = [cell for cell in many if not cell.startswith("<pre>")]
+    assert 0 < len(cleaned) <= preprocessors.NOTEBOOK_TAGS // 1800 < len(many)  # the rest escaped, not parsed
+    assert "<script>" not in last

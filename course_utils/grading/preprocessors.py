@@ -626,15 +626,32 @@ _SAFE_PROTOCOLS = ("http", "https", "mailto", "data")
 _GRADE_ID = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
-def clean_html(text: str) -> str:
-    """``text`` with only the tags and attributes above; anything else (a <script>, an onerror) as escaped text."""
+# html5lib (under bleach) takes time quadratic in the formatting elements left open: one raw cell of 71 kB of
+# `<b title=i>x<p>` took 100 s to clean, on the grading host after the kernel's budget (attack of 2026-12-06).
+# Text with more tags than any answer needs is shown escaped, whole, without parsing it; so is every cell of a
+# notebook once its cells together have used NOTEBOOK_TAGS (many cells just under the cell's limit).
+MAX_CLEANED_TAGS = 2000
+NOTEBOOK_TAGS = 20_000
+
+
+def clean_html(text: str, budget: list[int] | None = None) -> str:
+    """``text`` with only the tags and attributes above; anything else (a <script>, an onerror) as escaped text.
+    Text with more than MAX_CLEANED_TAGS tags, or more than what is left of ``budget`` (the notebook's, [n],
+    decreased here), is escaped whole."""
+    import html
+
+    tags = text.count("<")
+    if tags > MAX_CLEANED_TAGS or (budget is not None and tags > budget[0]):
+        return f"<pre>{html.escape(text)}</pre>"
+    if budget is not None:
+        budget[0] -= tags
     import bleach
 
     return bleach.clean(text, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, protocols=_SAFE_PROTOCOLS,
                         strip=False, strip_comments=True)
 
 
-def safe_markdown(source: str, attachments: dict | None = None) -> str:
+def safe_markdown(source: str, attachments: dict | None = None, budget: list[int] | None = None) -> str:
     """Markdown as the page would render it (nbconvert's own renderer), cleaned, on one line inside a <div>:
     the feedback template runs markdown cells through markdown2html again, which passes a one-line HTML
     block through unchanged (a newline inside <pre> is kept as &#10;)."""
@@ -649,7 +666,7 @@ def safe_markdown(source: str, attachments: dict | None = None) -> str:
         import html
 
         rendered = f"<pre>{html.escape(source)}</pre>"
-    cleaned = clean_html(rendered).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "&#10;")
+    cleaned = clean_html(rendered, budget).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "&#10;")
     return f'<div class="course-feedback-text">{cleaned}</div>'
 
 
@@ -665,6 +682,7 @@ class FeedbackOnly(NbGraderPreprocessor):
         # only what highlighting reads stays.
         nb.metadata = NotebookNode({key: nb.metadata[key] for key in ("kernelspec", "language_info")
                                     if isinstance(nb.metadata.get(key), dict)})
+        self._tags = [NOTEBOOK_TAGS]  # clean_html's budget for this notebook
         nb, resources = super().preprocess(nb, resources)
         # The kernel reports each cell's execution count and may choose any integer (one that spells a hidden
         # line): the page numbers the code cells itself, in order.
@@ -687,12 +705,12 @@ class FeedbackOnly(NbGraderPreprocessor):
             if "grade_id" in grading and not _GRADE_ID.fullmatch(str(grading["grade_id"])):
                 grading["grade_id"] = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(grading["grade_id"]))
             if isinstance(grading.get("comment"), str):
-                grading["comment"] = safe_markdown(grading["comment"])
+                grading["comment"] = safe_markdown(grading["comment"], budget=self._tags)
         if cell.cell_type == "markdown":
-            cell.source = safe_markdown(cell.source, cell.pop("attachments", None))
+            cell.source = safe_markdown(cell.source, cell.pop("attachments", None), self._tags)
             return cell, resources
         if cell.cell_type == "raw":
-            cell.source = clean_html(cell.source)
+            cell.source = clean_html(cell.source, self._tags)
             return cell, resources
         if cell.cell_type != "code":
             return cell, resources
@@ -728,12 +746,13 @@ class SafeForInstructor(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         nb.metadata.pop("widgets", None)
+        self._tags = [NOTEBOOK_TAGS]
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type in ("markdown", "raw") and not utils.is_locked(cell):  # the instructor's own stay
-            cell.source = safe_markdown(cell.source, cell.pop("attachments", None)) if cell.cell_type == "markdown" \
-                else clean_html(cell.source)
+            cell.source = safe_markdown(cell.source, cell.pop("attachments", None), self._tags) \
+                if cell.cell_type == "markdown" else clean_html(cell.source, self._tags)
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if "metadata" in output:  # an image's width or filename is written into the <img> tag unquoted
                 output["metadata"] = NotebookNode()
