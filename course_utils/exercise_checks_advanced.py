@@ -183,6 +183,115 @@ def check_launch_prediction(prediction, n_train: int, batch_size: int = 8, proce
                 f"프로세스마다 {per_process}배치, 두 번 보는 예제 {repeated}개입니다.")
 
 
+def check_accumulated_update(function, model, batch, micro_batch_size: int = 2) -> bool:
+    """``function(model, micro_batches, optimizer)`` must make one optimizer step whose gradient is that of the mean
+    loss over all examples of the equal-sized ``micro_batches``: the gradient of one batch made of them.
+
+    Run twice on a copy of ``model`` with every dropout probability set to 0 (so the same examples give the same
+    gradient in either mode), with an optimizer that records the gradients it is asked to step with and moves nothing.
+    """
+    import copy
+
+    import torch
+
+    k = len(batch["labels"]) // micro_batch_size
+    n = k * micro_batch_size
+    micro_batches = [{name: tensor[i * micro_batch_size:(i + 1) * micro_batch_size] for name, tensor in batch.items()}
+                     for i in range(k)]
+    trial = copy.deepcopy(model)
+    for module in trial.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    trainable = [p for p in trial.parameters() if p.requires_grad]
+    watched = trainable[-4:]  # the head and the pooler: every example's loss reaches them
+
+    def gradient(loss):
+        grads = torch.autograd.grad(loss, watched)
+        return torch.cat([g.detach().flatten().double() for g in grads])
+
+    whole = gradient(trial(**{name: tensor[:n] for name, tensor in batch.items()}).loss)  # one batch of n
+    last = gradient(trial(**micro_batches[-1]).loss)  # the last micro-batch alone
+
+    class _Recorder(torch.optim.SGD):  # learning rate 0: records the gradients of each step, changes no weight
+        def __init__(self, params):
+            super().__init__(params, lr=0.0)
+            self.seen = []
+
+        def step(self, closure=None):
+            self.seen.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten()
+                                        .double() for p in watched]))
+            return super().step(closure)
+
+    forwards = []
+    hook = trial.register_forward_pre_hook(lambda *_: forwards.append(1))
+    close = lambda a, b: bool((a - b).norm() <= 1e-3 * b.norm())  # noqa: E731 - float32 sums in another order
+    try:
+        for call in (1, 2):
+            if call == 1:  # the second call starts from whatever the first one left in .grad
+                trial.zero_grad(set_to_none=True)
+            optimizer = _Recorder(trainable)
+            forwards.clear()
+            _, error = _call(function, trial, [dict(mb) for mb in micro_batches], optimizer)
+            if error:
+                return _say(False, f"`accumulated_update` raised {error}.",
+                            f"`accumulated_update`에서 {error} 오류가 났습니다.")
+            if len(forwards) == 1 and k > 1:
+                return _say(False, "one forward pass over all the examples at once is not accumulation: run the "
+                                   "model on each micro-batch in turn (one forward and one backward pass each), "
+                                   "which is what keeps the memory down to one micro-batch's.",
+                            "예제 전체를 순전파 한 번에 넣는 것은 누적이 아닙니다. 마이크로배치마다 차례로 모델을 실행하세요"
+                            "(순전파와 역전파를 한 번씩). 그래야 메모리가 마이크로배치 하나 분량으로 줄어듭니다.")
+            if len(forwards) != k:
+                return _say(False, f"the model ran {len(forwards)} times for {k} micro-batches: run it once on each.",
+                            f"마이크로배치 {k}개에 모델이 {len(forwards)}번 실행되었습니다. 마이크로배치마다 한 번씩 "
+                            f"실행하세요.")
+            if not optimizer.seen:
+                return _say(False, "no optimizer step was taken: call `optimizer.step()` once, after the backward pass "
+                                   "of the last micro-batch.",
+                            "옵티마이저 스텝이 없습니다. 마지막 마이크로배치의 역전파가 끝난 뒤 `optimizer.step()`을 한 번 "
+                            "부르세요.")
+            if len(optimizer.seen) > 1:
+                return _say(False, f"`optimizer.step()` ran {len(optimizer.seen)} times for {k} micro-batches: "
+                                   f"accumulate the gradients of all of them, then step once.",
+                            f"마이크로배치 {k}개에 `optimizer.step()`이 {len(optimizer.seen)}번 실행되었습니다. 모든 "
+                            f"마이크로배치의 그레이디언트를 누적한 다음 스텝을 한 번만 하세요.")
+            stepped = optimizer.seen[0]
+            if close(stepped, whole):
+                continue
+            if call == 2 and close(stepped, 2 * whole):
+                return _say(False, "right the first time, but the second call stepped with the first call's gradient "
+                                   "still added in: zero the gradients once per optimizer step "
+                                   "(`optimizer.zero_grad()` after the step, as the loop does).",
+                            "첫 호출은 맞지만, 두 번째 호출의 스텝에는 첫 호출의 그레이디언트가 그대로 더해져 있었습니다. "
+                            "옵티마이저 스텝마다 그레이디언트를 한 번 0으로 만드세요(루프처럼 스텝 뒤에 "
+                            "`optimizer.zero_grad()`).")
+            if close(stepped, k * whole):
+                return _say(False, f"the step used {k} times the gradient of one batch of {n}: each micro-batch loss "
+                                   f"is already a mean over its {micro_batch_size} examples, so the sum of {k} of "
+                                   f"them is {k} times the mean over all {n}. Divide each loss by the number of "
+                                   f"micro-batches before `backward()`.",
+                            f"스텝에 쓰인 그레이디언트가 예제 {n}개짜리 배치 하나의 {k}배입니다. 마이크로배치 손실은 이미 "
+                            f"예제 {micro_batch_size}개의 평균이므로, {k}개를 더하면 예제 {n}개 전체 평균의 {k}배가 "
+                            f"됩니다. `backward()` 전에 손실마다 마이크로배치 수로 나누세요.")
+            if close(stepped, last) or close(stepped, last / k):
+                return _say(False, "only the last micro-batch's gradient reached the step: `backward()` adds to "
+                                   "`.grad`, and zeroing the gradients inside the loop throws the earlier "
+                                   "micro-batches away. Zero them once per optimizer step.",
+                            "마지막 마이크로배치의 그레이디언트만 스텝에 쓰였습니다. `backward()`는 `.grad`에 더하는데, "
+                            "루프 안에서 그레이디언트를 0으로 만들면 앞의 마이크로배치 것이 버려집니다. 그레이디언트는 "
+                            "옵티마이저 스텝마다 한 번만 0으로 만드세요.")
+            return _say(False, f"the step's gradient is not that of the mean loss over all {n} examples, the "
+                               f"gradient one batch made of the {k} micro-batches would give.",
+                        f"스텝에 쓰인 그레이디언트가 예제 {n}개 전체의 평균 손실 그레이디언트, 즉 마이크로배치 {k}개를 합친 "
+                        f"배치 하나가 줄 그레이디언트와 다릅니다.")
+    finally:
+        hook.remove()
+    return _say(True, f"one step with the gradient of the mean loss over all {n} examples, from {k} micro-batches of "
+                      f"{micro_batch_size}, twice in a row.",
+                f"마이크로배치 {k}개({micro_batch_size}개씩)로 예제 {n}개 전체의 평균 손실 그레이디언트를 만들어 스텝을 한 번 "
+                f"했습니다. 두 번 연달아 호출해도 맞습니다.")
+
+
 # ---- lesson 6 -------------------------------------------------------------------------------------------
 
 def _reference_best(log_history, metric: str, greater_is_better: bool):

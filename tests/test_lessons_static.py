@@ -207,3 +207,29 @@ def test_every_self_check_is_followed_by_a_folded_answer(path):
             text = "".join(after["source"]) if after else ""
             assert text.startswith(ANSWER_SUMMARY[path.parent.name]) and "</details>" in text, (
                 f"{cell.get('id')}: the markdown cell after a self-check is its folded answer")
+
+
+# Issue 23: no sideways scrolling on the site at the theme's default width. 88 is ruff's and black's default;
+# counted in characters, as they count.
+MAX_CODE_LINE = 88
+
+
+def long_code_lines(nb_cells: list[dict]) -> list[str]:
+    """'cell N: the line (its length)' for each code-cell line longer than MAX_CODE_LINE."""
+    return [f"cell {i}: {line!r} ({len(line)} characters)" for i, cell in enumerate(nb_cells)
+            if cell["cell_type"] == "code" for line in "".join(cell["source"]).splitlines()
+            if len(line) > MAX_CODE_LINE]
+
+
+def test_long_code_lines_finds_a_line_one_character_too_long():
+    fits, too_long = "x = " + "1" * (MAX_CODE_LINE - 4), "x = " + "1" * (MAX_CODE_LINE - 3)
+    nb_cells = [{"cell_type": "markdown", "source": too_long}, {"cell_type": "code", "source": [fits + "\n", "y = 2"]},
+                {"cell_type": "code", "source": "y = 2\n" + too_long}]
+    assert long_code_lines(nb_cells) == [f"cell 2: {too_long!r} ({MAX_CODE_LINE + 1} characters)"]
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_code_lines_fit_the_page(path):
+    long = long_code_lines(json.loads(path.read_text(encoding="utf-8"))["cells"])
+    assert not long, (f"{path.relative_to(ROOT)}: code lines over {MAX_CODE_LINE} characters; wrap them in the "
+                      "English lesson, then `make sync` copies the code into the Korean one:\n" + "\n".join(long))

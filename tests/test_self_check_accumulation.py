@@ -1,0 +1,160 @@
+"""Lesson 5, exercise 5: the gradient-accumulation self-check says "not yet" to the mistakes it is there to catch.
+
+The exercise asks for one optimizer step with the gradient of the mean loss over all examples of several micro-batches.
+The mistake it targets is the one lesson 4 found in the Trainer with BertForSequenceClassification on transformers
+5.24: each micro-batch loss (already a mean) is not divided by the number of micro-batches, so the step gets that many
+times the gradient. Each wrong answer below is fed to the check on the course's real offline checkpoint and a real
+batch of MRPC-like pairs; the right answers are fed too, so that the check cannot pass by rejecting everything. The
+lesson's own folded answer (en and ko, the same code) must pass.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from course_utils import exercise_checks_advanced as checks
+from course_utils import messages
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIRS = [("The storm closed the airport on Monday.", "On Monday the airport was shut by the storm.", 1),
+         ("She sold her car last week.", "The museum opens at nine.", 0),
+         ("Prices fell sharply in March after the report.", "In March, prices went down.", 1),
+         ("The team won the final.", "It rained all day in the city.", 0),
+         ("He said the plan would cost more than expected.", "The plan will be more expensive, he said.", 1),
+         ("Shares of the company rose 5 percent.", "The company's new CEO starts in May.", 0),
+         ("A cat sat on the mat.", "There was a cat sitting on the mat.", 1),
+         ("The bridge reopened after repairs.", "Officials closed the school for a week because of the flu.", 0)]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    messages.set_language("en")
+    yield
+    messages.set_language(None)
+
+
+@pytest.fixture(scope="module")
+def model_and_batch():
+    import course_utils as cu
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, set_seed
+
+    folder = cu.offline_checkpoint()
+    if folder is None:
+        pytest.skip("offline weights not installed")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    set_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
+    features = [{**tokenizer(a, b, truncation=True), "labels": label} for a, b, label in PAIRS]
+    return model, DataCollatorWithPadding(tokenizer=tokenizer)(features)  # 8 pairs: 4 micro-batches of 2
+
+
+def right(model, micro_batches, optimizer):
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def right_zeroing_first(model, micro_batches, optimizer):
+    optimizer.zero_grad()
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+    optimizer.step()
+
+
+def not_divided(model, micro_batches, optimizer):  # the mistake the exercise targets
+    for micro_batch in micro_batches:
+        model(**micro_batch).loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def zeroed_inside_the_loop(model, micro_batches, optimizer):
+    for micro_batch in micro_batches:
+        optimizer.zero_grad()
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+    optimizer.step()
+
+
+def step_per_micro_batch(model, micro_batches, optimizer):
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+        optimizer.step()
+    optimizer.zero_grad()
+
+
+def never_zeroed(model, micro_batches, optimizer):
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+    optimizer.step()
+
+
+def all_at_once(model, micro_batches, optimizer):
+    whole = {name: torch.cat([mb[name] for mb in micro_batches]) for name in micro_batches[0]}
+    model(**whole).loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def unsolved(model, micro_batches, optimizer):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("answer", [right, right_zeroing_first])
+def test_right_answers_pass(model_and_batch, answer, capsys):
+    model, batch = model_and_batch
+    assert checks.check_accumulated_update(answer, model, batch) is True
+    assert "✓ right" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, why", [
+    (not_divided, "4 times the gradient of one batch of 8"),
+    (zeroed_inside_the_loop, "only the last micro-batch"),
+    (step_per_micro_batch, "ran 4 times for 4 micro-batches"),
+    (never_zeroed, "second call"),
+    (all_at_once, "one forward pass over all the examples"),
+    (unsolved, "NotImplementedError"),
+])
+def test_wrong_answers_are_not_yet_and_say_why(model_and_batch, answer, why, capsys):
+    model, batch = model_and_batch
+    assert checks.check_accumulated_update(answer, model, batch) is False
+    out = capsys.readouterr().out
+    assert "✗ not yet" in out and why in out, out
+
+
+def test_the_check_leaves_the_lessons_model_alone(model_and_batch):
+    model, batch = model_and_batch
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    dropout = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    checks.check_accumulated_update(not_divided, model, batch)
+    assert all(torch.equal(before[name], p) for name, p in model.named_parameters())
+    assert all(p.grad is None for p in model.parameters())
+    assert [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)] == dropout
+
+
+def _answer_code(lang):
+    cells = json.loads((ROOT / "notebooks" / lang / "05_training_loop.ipynb").read_text(encoding="utf-8"))["cells"]
+    text = next("".join(c["source"]) for c in cells if c.get("id") == "lesson05-ex10-answer")
+    assert text.startswith("<details><summary>")
+    return re.findall(r"```python\n(.*?)```", text, re.S)[0]
+
+
+def test_the_lessons_folded_answer_passes_and_is_the_same_in_korean(model_and_batch):
+    from test_self_checks_lessons_1_5_6_8 import code_without_comments
+
+    model, batch = model_and_batch
+    namespace = {}
+    exec(_answer_code("en"), namespace)
+    assert checks.check_accumulated_update(namespace["accumulated_update"], model, batch) is True
+    assert code_without_comments(_answer_code("ko")) == code_without_comments(_answer_code("en"))
+
+
+def test_korean_verdict(model_and_batch, capsys):
+    model, batch = model_and_batch
+    messages.set_language("ko")
+    assert checks.check_accumulated_update(not_divided, model, batch) is False
+    assert "4배" in capsys.readouterr().out
