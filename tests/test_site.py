@@ -49,6 +49,7 @@ from tools.site import build as site_build  # noqa: E402
 from tools.site import home, nbval_capture, quiz_html, runinfo  # noqa: E402
 
 from browser_helpers import CHROMIUM, launch_chromium  # noqa: E402  (tests/ is on sys.path under pytest)
+from test_lessons_static import MAX_CODE_LINE  # noqa: E402  (one limit for the notebooks and their pages)
 
 SHOTS = ROOT / "build" / "site-shots"
 LANGS = ("en", "ko")
@@ -200,8 +201,35 @@ def test_every_output_and_figure_is_on_the_page(site):
             for out in cell.outputs:
                 lines = [line for line in (out.get("text") or "").splitlines() if len(line.strip()) > 3]
                 if out.get("output_type") == "stream" and lines:
-                    first = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", lines[0]).split())
+                    first = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", site_build.short_paths(lines[0])).split())
                     assert first in text, f"{source}: stream output {first!r} is not on the page"
+
+
+def test_no_output_shows_a_path_of_the_machine_that_ran_it(site):
+    """Issue 23: outputs name files from folders a reader knows (site-packages/…, the course, the data folder)."""
+    machine = [str(ROOT), "/site-packages/", "/tmp/", os.environ.get("COURSE_DATA_DIR") or str(ROOT)]
+    for lang, source in _lessons():
+        text = _text(_page(site, source))
+        found = [path for path in machine if path in text]
+        assert not found, f"{source}: the page shows the machine's folder(s) {found}"
+
+
+def _code_cell_lines(page_html: str) -> list[list[str]]:
+    """The lines of each code cell's input on a built page, as a reader sees them (tags out, entities decoded)."""
+    blocks = re.findall(r'<div class="cell_input[^"]*">\s*<div class="highlight-[^"]*">\s*<div class="highlight">'
+                        r"\s*<pre>(.*?)</pre>", page_html, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", block)).splitlines() for block in blocks]
+
+
+def test_code_cells_fit_the_page_width(site):
+    """Issue 23: no code line wider than MAX_CODE_LINE characters, so no sideways scrolling at the theme's width."""
+    for lang, source in _lessons():
+        cells = _code_cell_lines(_page(site, source))
+        code_cells = [c for c in _executed(source).cells if c.cell_type == "code"]
+        assert len(cells) == len(code_cells), f"{source}: {len(cells)} code cells on its page, {len(code_cells)} in it"
+        long = [f"code cell {n}: {line!r} ({len(line)} characters)" for n, lines in enumerate(cells)
+                for line in lines if len(line) > MAX_CODE_LINE]
+        assert not long, f"{source}: code lines over {MAX_CODE_LINE} characters on its page:\n" + "\n".join(long)
 
 
 def test_each_page_says_how_its_outputs_were_made(site):
@@ -309,6 +337,9 @@ def test_the_home_page_lists_the_lessons_from_the_lessons_themselves(site, lang)
         else:
             assert img, f"{source}: its first figure is not in its row"
             assert re.search(r'\balt="[^"]+"', img.group(0)), f"{source}: its figure has no alt text"
+            labelled = _squash(home.HOME[lang]["smoke_figure"]) in text
+            smoke = executed.metadata[runinfo.KEY]["mode"] == "smoke"
+            assert labelled == smoke, f"{source}: a {'smoke' if smoke else 'full'}-mode figure, labelled {labelled}"
             src = re.search(r'\bsrc="(_images/[^"]+)"', img.group(0)).group(1)
             assert (site / lang / src).read_bytes() == figure, f"{source}: the row's figure is not its first one"
 

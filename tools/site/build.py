@@ -51,6 +51,9 @@ MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extens
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 DEFAULT_FULL = ROOT / "build" / "lessons-full"  # tools/run_lessons.py writes full-mode runs there
 COLAB_BADGE = re.compile(r"^\s*\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\s*\n?", re.MULTILINE)
+# A file's folder on the machine that ran the lesson (transformers' load report names the model's): on the page
+# from a folder a reader knows, so no output line runs off the page for a path and no machine's layout shows.
+SITE_PACKAGES = re.compile(r"(?<![\w.-])/[^\s'\"]*/site-packages/")
 
 TEXT = {
     "en": {
@@ -246,6 +249,25 @@ def page_bar(source: Path, lang: str, run: dict, fallback: dict | None = None) -
             + (fallback_note(fallback, lang) if fallback else ""))
 
 
+def short_paths(text: str) -> str:
+    """``text`` with the machine's folders as a reader knows them: ``site-packages/…``, the course's own files
+    relative to the course, the data folder by its name (``COURSE_DATA_DIR``)."""
+    text = SITE_PACKAGES.sub("site-packages/", text)
+    data = os.environ.get("COURSE_DATA_DIR", "").rstrip("/")
+    if data:
+        text = text.replace(data + "/", Path(data).name + "/").replace(data, Path(data).name)
+    return text.replace(str(ROOT) + "/", "")
+
+
+def _shortened(output):
+    if isinstance(output.get("text"), str):
+        output["text"] = short_paths(output["text"])
+    for mime in ("text/plain", "text/html"):
+        if isinstance(output.get("data", {}).get(mime), str):
+            output["data"][mime] = short_paths(output["data"][mime])
+    return output
+
+
 def site_notebook(source: Path, executed, lang: str, bank, fallback: dict | None = None):
     """The executed lesson as the site shows it."""
     nb = copy.deepcopy(executed)
@@ -255,7 +277,7 @@ def site_notebook(source: Path, executed, lang: str, bank, fallback: dict | None
         if cell.cell_type == "markdown":
             cell.source = COLAB_BADGE.sub("", cell.source, count=1)  # an external image; the bar has the button
         if cell.cell_type == "code":
-            cell.outputs = [out for out in cell.outputs if WIDGET_MIME not in out.get("data", {})]
+            cell.outputs = [_shortened(out) for out in cell.outputs if WIDGET_MIME not in out.get("data", {})]
         cells.append(cell)
         if cell.cell_type == "code":
             for target in quiz_html.quiz_targets(cell.source):

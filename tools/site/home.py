@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tools.site import runinfo
+
 if TYPE_CHECKING:
     from tools.repository_url import Repository
 
@@ -58,6 +60,7 @@ HOME = {
         "cols": ("Lesson", "What it is about", "Time on a 2-core CPU (full mode)", "Figure"),
         "measured": "{phrase} ({seconds} measured)",
         "figure_alt": "The first figure of lesson {n}, {title}",
+        "smoke_figure": "smoke run: a few steps on a few examples, to show the code runs, not real results",
         "repo": "The notebooks, their quizzes and the instructor's grading set are in the repository {repo}.",
         "switch": "한국어",
     },
@@ -89,6 +92,7 @@ HOME = {
         "cols": ("강의", "다루는 내용", "2코어 CPU에서 걸리는 시간(전체 모드)", "그림"),
         "measured": "{phrase}({seconds} 측정)",
         "figure_alt": "{n}강 {title}의 첫 번째 그림",
+        "smoke_figure": "스모크 실행: 코드가 돌아가는지만 보려고 적은 예제로 몇 스텝만 훈련한 그림이며, 실제 결과가 아닙니다",
         "repo": "노트북과 퀴즈, 강사용 채점 자료는 저장소 {repo}에 있습니다.",
         "switch": "English",
     },
@@ -103,6 +107,7 @@ class Lesson:
     summary: str
     time: str
     figure: bytes | None
+    smoke: bool = False  # the figure comes from a smoke run (said under it: its numbers are not results)
 
 
 def short_title(title: str) -> str:
@@ -160,7 +165,8 @@ def first_figure(executed) -> bytes | None:
 
 def lesson(source: Path, executed, title: str, lang: str) -> Lesson:
     return Lesson(source=source, number=int(source.stem[:2]), title=short_title(title), summary=summary(executed, lang),
-                  time=lesson_time(executed, lang), figure=first_figure(executed))
+                  time=lesson_time(executed, lang), figure=first_figure(executed),
+                  smoke=executed.metadata.get(runinfo.KEY, {}).get("mode") == "smoke")
 
 
 def _cell(text: str) -> str:
@@ -184,6 +190,8 @@ def page(lang: str, rows: list[Lesson], src: Path, repo: Repository) -> str:
             (figures / f"{row.source.stem}.png").write_bytes(row.figure)
             alt = h["figure_alt"].format(n=row.number, title=row.title).replace("[", "(").replace("]", ")")
             figure = f"![{_cell(alt)}](_home/{row.source.stem}.png)"
+            if row.smoke:
+                figure += f" *{_cell(h['smoke_figure'])}*"
         lines.append(f"| {row.number}. [{_cell(row.title)}]({row.source.stem}.ipynb) | {_cell(row.summary)} | "
                      f"{_cell(row.time)} | {figure} |")
     cols = h["cols"]
