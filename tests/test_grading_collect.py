@@ -185,3 +185,18 @@ def test_folders_nested_thousands_deep_are_refused_not_a_crash(tmp_path):
     with pytest.raises(inbox.Refused, match=f"nested more than {inbox.MAX_DEPTH} deep"):
         inbox.copy_submission(folder, tmp_path / "copy", inbox.Limits())
     subprocess.run(["rm", "-rf", str(folder)], check=True)  # shutil.rmtree recurses too
+
+
+def test_when_every_submission_is_one_users_the_refusal_says_what_to_set(collected):
+    """A hub whose students are all one Unix user (Docker images: jovyan): every folder is refused, and the log says
+    which setting collects them and what it costs."""
+    folder = _handmade(collected["exchange"], f"lp+{A1}+{FUTURE}+x", collected["blank"], "root")
+    try:
+        code, tail = grading_course.nbgrader(collected["root"], "collect", "--update",
+                                             f"--ExchangeFactory.collect={receipts.COLLECTOR}", "--student=lp", A1,
+                                             timeout=300)
+    finally:
+        shutil.rmtree(folder)
+    assert code == 0, tail
+    assert "every submission is owned by 'root': if every student is that one Unix user here, set " \
+           "c.ExchangeCollect.check_owner = False" in tail, tail

@@ -104,6 +104,15 @@ def colab_badge(repo: Repository, path: str) -> str:
 
 # --- the lessons ---------------------------------------------------------------------------------
 
+# A lesson's link to a file of this repository on GitHub (benchmarks/README.md: a relative link would break on the
+# site); a link to another repository's file is left alone (the path must exist here).
+OWN_FILE_LINK = re.compile(r"https://github\.com/[^/\s)]+/[^/\s)]+/blob/main/([^\s)#]+)")
+
+
+def _own_file_link(root: Path, repo: Repository) -> Callable[[re.Match], str]:
+    return lambda m: f"{repo.url}/blob/main/{m.group(1)}" if (root / m.group(1)).exists() else m.group(0)
+
+
 def sync_lesson(root: Path, path: Path, repo: Repository, check: bool) -> tuple[list[str], str | None]:
     """Badge and Colab cell of one lesson: (the parts that differed, written unless ``check``; a problem to fix
     by hand, or None)."""
@@ -128,6 +137,13 @@ def sync_lesson(root: Path, path: Path, repo: Repository, check: bool) -> tuple[
     if code.source != cell:
         differ.append(f"{rel}: Colab cell")
         code.source = cell
+    own_file = _own_file_link(root, repo)
+    for markdown in (c for c in nb.cells if c.cell_type == "markdown"):
+        linked = OWN_FILE_LINK.sub(own_file, markdown.source)
+        if linked != markdown.source:
+            markdown.source = linked
+            if f"{rel}: repository links" not in differ:
+                differ.append(f"{rel}: repository links")
     if differ and not check:
         nbformat.write(nb, path)
     return differ, None

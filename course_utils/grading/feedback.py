@@ -206,12 +206,16 @@ def _generate(root: Path, graded: dict[str, list[str]], secret: set[str], proble
                     path.rmdir()
                 elif not path.is_dir() and path.suffix != ".html" and str(path.relative_to(folder)) not in NBGRADER_FILES:
                     path.unlink()  # students get the page only (nbgrader copies the graded folder's files)
-            if folder.is_dir() and not _valid_secret(folder / SECRET_FILE):
-                (folder / SECRET_FILE).unlink(missing_ok=True)
-                (folder / SECRET_FILE).write_text(secrets.token_hex(64), encoding="ascii")
-                problems.append((student, assignment, f"{SECRET_FILE} was not one nbgrader submit writes: replaced "
-                                 "(so nbgrader release_feedback goes on); the student cannot fetch this page with "
-                                 "nbgrader fetch_feedback: send it another way"))
+            secret_file = folder / SECRET_FILE
+            if folder.is_dir() and not _valid_secret(secret_file):
+                # none (collected without nbgrader submit: zip_collect, a copy) is no problem: a fresh one lets
+                # release_feedback run; one nbgrader did not write is a student's doing, and said
+                if secret_file.exists() or secret_file.is_symlink():
+                    problems.append((student, assignment, f"{SECRET_FILE} was not one nbgrader submit writes: "
+                                     "replaced (so nbgrader release_feedback goes on); the student cannot fetch "
+                                     "this page with nbgrader fetch_feedback: send it another way"))
+                secret_file.unlink(missing_ok=True)
+                secret_file.write_text(secrets.token_hex(64), encoding="ascii")
             record = lateness.load(root, student, assignment)
             for page in folder.glob("*.html"):
                 text = with_late_note(page.read_text(encoding="utf-8"), record)
