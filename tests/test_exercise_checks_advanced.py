@@ -10,11 +10,7 @@ from course_utils import exercise_checks_advanced as checks
 from course_utils import messages
 
 
-@pytest.fixture(autouse=True)
-def english():
-    messages.set_language("en")
-    yield
-    messages.set_language(None)
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def args(**values):

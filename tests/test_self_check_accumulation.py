@@ -30,21 +30,14 @@ PAIRS = [("The storm closed the airport on Monday.", "On Monday the airport was 
          ("The bridge reopened after repairs.", "Officials closed the school for a week because of the flu.", 0)]
 
 
-@pytest.fixture(autouse=True)
-def english():
-    messages.set_language("en")
-    yield
-    messages.set_language(None)
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture(scope="module")
-def model_and_batch():
-    import course_utils as cu
+def model_and_batch(offline_folder):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, set_seed
 
-    folder = cu.offline_checkpoint()
-    if folder is None:
-        pytest.skip("offline weights not installed")
+    folder = offline_folder
     tokenizer = AutoTokenizer.from_pretrained(folder)
     set_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)

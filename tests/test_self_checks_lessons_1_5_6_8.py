@@ -16,24 +16,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from course_utils import exercise_checks_advanced as checks
-from course_utils import exercises, messages
+from course_utils import exercises
 
 
-@pytest.fixture(autouse=True)
-def english():
-    messages.set_language("en")
-    yield
-    messages.set_language(None)
-
-
-@pytest.fixture(scope="module")
-def offline_folder():
-    import course_utils as cu
-
-    folder = cu.offline_checkpoint()
-    if folder is None:
-        pytest.skip("offline weights not installed")
-    return folder
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture(scope="module")
