@@ -39,7 +39,11 @@ _OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXE
 
 
 class Refused(Exception):
-    """A submission that is not collected, with the one-line reason."""
+    """A submission that is not collected, with the one-line reason; ``owner``: the folder's owner when that is why."""
+
+    def __init__(self, reason: str, owner: str | None = None) -> None:
+        super().__init__(reason)
+        self.owner = owner
 
 
 @dataclass
@@ -105,8 +109,8 @@ def _raise(error: OSError) -> None:
 
 
 def submissions(inbound: Path, assignment: str, check_owner: bool = True,
-                only: str = "*") -> tuple[list[Submission], list[str]]:
-    """The submission that counts for each student, and one line per refused folder.
+                only: str = "*") -> tuple[list[Submission], list[Refused]]:
+    """The submission that counts for each student, and each refused folder's reason.
 
     Of a student's folders the one whose own change time is latest counts (received last: the kernel sets it when
     the folder is made, renamed or its entries change); only that one is walked for its receipt, so a student's
@@ -130,9 +134,9 @@ def submissions(inbound: Path, assignment: str, check_owner: bool = True,
                 raise Refused(f"{entry.name!r} is not a folder (a link or a file)")
             owner = _owner(info.st_uid)
             if check_owner and owner != student:
-                raise Refused(f"{entry.name!r} is owned by {owner!r}, not by {student!r}: not theirs")
+                raise Refused(f"{entry.name!r} is owned by {owner!r}, not by {student!r}: not theirs", owner)
         except Refused as reason:
-            refused.append(f"refused: {reason}")
+            refused.append(reason)
             continue
         if student not in newest or info.st_ctime > newest[student][0]:
             newest[student] = (info.st_ctime, Path(entry.path))

@@ -141,11 +141,11 @@ def __getattr__(name: str):
             self._report = report_path(self.coursedir.root, self.coursedir.assignment_id)
             self._report.parent.mkdir(parents=True, exist_ok=True)
             self._report.write_text("", encoding="utf-8")
-            self._shown(refused, SHOWN_REFUSALS)
-            owners = {line.split(" is owned by ", 1)[1].split(",", 1)[0] for line in refused if " is owned by " in line}
+            self._shown([f"refused: {reason}" for reason in refused], SHOWN_REFUSALS)
+            owners = {reason.owner for reason in refused if reason.owner}
             if not chosen and len(owners) == 1:  # e.g. a Docker-based hub: every student is the user jovyan
                 self.log.warning(
-                    "every submission is owned by %s: if every student is that one Unix user here, set "
+                    "every submission is owned by %r: if every student is that one Unix user here, set "
                     "c.ExchangeCollect.check_owner = False in nbgrader_config.py (then any student could hand in "
                     "for another; grading/README.md, \"Whose submission, and which one\")", owners.pop())
             self.src_records = chosen
