@@ -433,13 +433,20 @@ def _anchors_of(path: Path) -> set[str]:
     return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
 
 
-def _axe(page) -> list[dict]:
-    """Serious and critical WCAG 2.0/2.1 A/AA violations axe-core finds on the page as it is now."""
+def _start_axe(page) -> None:
+    """Start axe-core on the page as it is now; `_axe_result` waits for it. Started apart, so that a second tab
+    loads its page while this one's renderer checks (the site test runs alone on the machine: 2 cores)."""
     page.add_script_tag(path=str(AXE))  # inline: no request
-    result = page.evaluate("""tags => {
+    page.evaluate("""tags => {
         const rules = axe.getRules(tags.concat(['experimental'])).filter(r => r.tags.some(t => tags.includes(t)));
-        return axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'rule', values: rules.map(r => r.ruleId)}});
+        window.courseAxe = axe.run(document, {resultTypes: ['violations'],
+                                              runOnly: {type: 'rule', values: rules.map(r => r.ruleId)}});
     }""", AXE_TAGS)
+
+
+def _axe_result(page) -> list[dict]:
+    """Serious and critical WCAG 2.0/2.1 A/AA violations of the run `_start_axe` started on the page."""
+    result = page.evaluate("window.courseAxe")
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
@@ -448,11 +455,21 @@ def test_every_page_loads_clean_accessible_with_working_links_and_images(site, s
     """Every page of both languages and the chooser: no console error, off-site request or broken image, and
     no serious or critical WCAG 2.1 A/AA violation axe-core finds (light mode, as a first visit shows it)."""
     assert AXE.is_file(), f"{AXE} is missing: run `make site-deps` (npm)"
-    tab = visit()
+    tabs = [visit(), visit()]  # two tabs in turn: one loads its page while the other's axe-core runs
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if "_static" not in p.parts)
     links: dict[str, str] = {}
     violations = []
-    for path in pages:
+    checking: list[tuple[str, object]] = []
+
+    def collect(path, page):
+        for v in _axe_result(page):
+            targets = ", ".join(" ".join(n["target"]) for n in v["nodes"][:3])
+            violations.append(f"{path}: {v['id']} ({v['impact']}, {len(v['nodes'])} elements: {targets}): {v['help']}")
+
+    for n, path in enumerate(pages):
+        tab = tabs[n % 2]
+        if len(checking) == 2:  # this tab's previous page: its check must end before the tab moves on
+            collect(*checking.pop(0))
         page = tab.open(path)
         broken = page.evaluate("Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
                                ".map(i => i.src)")
@@ -460,11 +477,13 @@ def test_every_page_loads_clean_accessible_with_working_links_and_images(site, s
         for href in page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"):
             if href.startswith(served):
                 links.setdefault(href, path)
-        for v in _axe(page):
-            targets = ", ".join(" ".join(n["target"]) for n in v["nodes"][:3])
-            violations.append(f"{path}: {v['id']} ({v['impact']}, {len(v['nodes'])} elements: {targets}): {v['help']}")
+        _start_axe(page)
+        checking.append((path, page))
+    while checking:
+        collect(*checking.pop(0))
     assert not violations, "axe-core:\n" + "\n".join(violations)
-    assert not tab.problems, "\n".join(tab.problems)
+    problems = [p for tab in tabs for p in tab.problems]
+    assert not problems, "\n".join(problems)
     checked = 0
     for href, where in links.items():
         url, _, fragment = href.partition("#")
