@@ -183,12 +183,17 @@ def check_launch_prediction(prediction, n_train: int, batch_size: int = 8, proce
                 f"프로세스마다 {per_process}배치, 두 번 보는 예제 {repeated}개입니다.")
 
 
-def check_accumulated_update(function, model, batch, micro_batch_size: int = 2) -> bool:
+def check_accumulated_update(function, model, batch, micro_batch_size: int = 2, max_norm: float | None = None) -> bool:
     """``function(model, micro_batches, optimizer)`` must make one optimizer step whose gradient is that of the mean
     loss over all examples of the equal-sized ``micro_batches``: the gradient of one batch made of them.
 
     Run twice on a copy of ``model`` with every dropout probability set to 0 (so the same examples give the same
     gradient in either mode), with an optimizer that records the gradients it is asked to step with and moves nothing.
+
+    With ``max_norm``, also ``function(model, micro_batches, optimizer, max_norm=...)``: the step's gradient must be
+    the accumulated one clipped once, as ``torch.nn.utils.clip_grad_norm_`` clips, over all parameters together. The
+    check asks with ``max_norm`` and, unless that already clips hard, with a quarter of the gradient's norm as well, so
+    that clipping after every micro-batch shows whatever state the model is in.
     """
     import copy
 
@@ -225,37 +230,46 @@ def check_accumulated_update(function, model, batch, micro_batch_size: int = 2) 
     forwards = []
     hook = trial.register_forward_pre_hook(lambda *_: forwards.append(1))
     close = lambda a, b: bool((a - b).norm() <= 1e-3 * b.norm())  # noqa: E731 - float32 sums in another order
+
+    def one_update(learner):
+        """(the gradient of the one step taken, None) or (None, the verdict that ends the check)."""
+        optimizer = _Recorder(trainable)
+        forwards.clear()
+        _, error = _call(learner, trial, [dict(mb) for mb in micro_batches], optimizer)
+        if error:
+            return None, _say(False, f"`accumulated_update` raised {error}.",
+                              f"`accumulated_update`에서 {error} 오류가 났습니다.")
+        if len(forwards) == 1 and k > 1:
+            return None, _say(False, "one forward pass over all the examples at once is not accumulation: run the "
+                                     "model on each micro-batch in turn (one forward and one backward pass each), "
+                                     "which is what keeps the memory down to one micro-batch's.",
+                              "예제 전체를 순전파 한 번에 넣는 것은 누적이 아닙니다. 마이크로배치마다 차례로 모델을 "
+                              "실행하세요(순전파와 역전파를 한 번씩). 그래야 메모리가 마이크로배치 하나 분량으로 "
+                              "줄어듭니다.")
+        if len(forwards) != k:
+            return None, _say(False, f"the model ran {len(forwards)} times for {k} micro-batches: run it once on "
+                                     f"each.",
+                              f"마이크로배치 {k}개에 모델이 {len(forwards)}번 실행되었습니다. 마이크로배치마다 한 번씩 "
+                              f"실행하세요.")
+        if not optimizer.seen:
+            return None, _say(False, "no optimizer step was taken: call `optimizer.step()` once, after the backward "
+                                     "pass of the last micro-batch.",
+                              "옵티마이저 스텝이 없습니다. 마지막 마이크로배치의 역전파가 끝난 뒤 `optimizer.step()`을 "
+                              "한 번 부르세요.")
+        if len(optimizer.seen) > 1:
+            return None, _say(False, f"`optimizer.step()` ran {len(optimizer.seen)} times for {k} micro-batches: "
+                                     f"accumulate the gradients of all of them, then step once.",
+                              f"마이크로배치 {k}개에 `optimizer.step()`이 {len(optimizer.seen)}번 실행되었습니다. 모든 "
+                              f"마이크로배치의 그레이디언트를 누적한 다음 스텝을 한 번만 하세요.")
+        return optimizer.seen[0], None
+
     try:
         for call in (1, 2):
             if call == 1:  # the second call starts from whatever the first one left in .grad
                 trial.zero_grad(set_to_none=True)
-            optimizer = _Recorder(trainable)
-            forwards.clear()
-            _, error = _call(function, trial, [dict(mb) for mb in micro_batches], optimizer)
-            if error:
-                return _say(False, f"`accumulated_update` raised {error}.",
-                            f"`accumulated_update`에서 {error} 오류가 났습니다.")
-            if len(forwards) == 1 and k > 1:
-                return _say(False, "one forward pass over all the examples at once is not accumulation: run the "
-                                   "model on each micro-batch in turn (one forward and one backward pass each), "
-                                   "which is what keeps the memory down to one micro-batch's.",
-                            "예제 전체를 순전파 한 번에 넣는 것은 누적이 아닙니다. 마이크로배치마다 차례로 모델을 실행하세요"
-                            "(순전파와 역전파를 한 번씩). 그래야 메모리가 마이크로배치 하나 분량으로 줄어듭니다.")
-            if len(forwards) != k:
-                return _say(False, f"the model ran {len(forwards)} times for {k} micro-batches: run it once on each.",
-                            f"마이크로배치 {k}개에 모델이 {len(forwards)}번 실행되었습니다. 마이크로배치마다 한 번씩 "
-                            f"실행하세요.")
-            if not optimizer.seen:
-                return _say(False, "no optimizer step was taken: call `optimizer.step()` once, after the backward pass "
-                                   "of the last micro-batch.",
-                            "옵티마이저 스텝이 없습니다. 마지막 마이크로배치의 역전파가 끝난 뒤 `optimizer.step()`을 한 번 "
-                            "부르세요.")
-            if len(optimizer.seen) > 1:
-                return _say(False, f"`optimizer.step()` ran {len(optimizer.seen)} times for {k} micro-batches: "
-                                   f"accumulate the gradients of all of them, then step once.",
-                            f"마이크로배치 {k}개에 `optimizer.step()`이 {len(optimizer.seen)}번 실행되었습니다. 모든 "
-                            f"마이크로배치의 그레이디언트를 누적한 다음 스텝을 한 번만 하세요.")
-            stepped = optimizer.seen[0]
+            stepped, verdict = one_update(function)
+            if verdict is not None:
+                return verdict
             if close(stepped, whole):
                 continue
             if call == 2 and close(stepped, 2 * whole):
@@ -284,12 +298,108 @@ def check_accumulated_update(function, model, batch, micro_batch_size: int = 2) 
                                f"gradient one batch made of the {k} micro-batches would give.",
                         f"스텝에 쓰인 그레이디언트가 예제 {n}개 전체의 평균 손실 그레이디언트, 즉 마이크로배치 {k}개를 합친 "
                         f"배치 하나가 줄 그레이디언트와 다릅니다.")
+        if max_norm is not None:
+            return _check_clipped_update(function, trial, micro_batches, trainable, watched, one_update, close,
+                                         max_norm, n, k, micro_batch_size)
     finally:
         hook.remove()
     return _say(True, f"one step with the gradient of the mean loss over all {n} examples, from {k} micro-batches of "
                       f"{micro_batch_size}, twice in a row.",
                 f"마이크로배치 {k}개({micro_batch_size}개씩)로 예제 {n}개 전체의 평균 손실 그레이디언트를 만들어 스텝을 한 번 "
                 f"했습니다. 두 번 연달아 호출해도 맞습니다.")
+
+
+def _check_clipped_update(function, trial, micro_batches, trainable, watched, one_update, close, max_norm: float,
+                          n: int, k: int, micro_batch_size: int) -> bool:
+    """The clipping part of ``check_accumulated_update``: ``function(..., max_norm=c)`` must step with the accumulated
+    gradient g scaled by min(1, c / (‖g‖ + 1e-6)), ‖g‖ the norm over all parameters together, as
+    ``torch.nn.utils.clip_grad_norm_`` computes it (the 1e-6 guards against dividing by zero)."""
+    import inspect
+
+    import torch
+
+    try:
+        parameters = inspect.signature(function).parameters.values()
+        takes_max_norm = any(p.name == "max_norm" or p.kind is p.VAR_KEYWORD for p in parameters)
+    except (TypeError, ValueError):
+        takes_max_norm = True  # no signature to read: let the call say
+    if not takes_max_norm:
+        return _say(False, "accumulation is right; for clipping, give your function a parameter `max_norm=None` and "
+                           "clip when it is a number.",
+                    "누적은 맞습니다. 클리핑은 함수에 매개변수 `max_norm=None`을 더하고, 숫자가 들어오면 클리핑하세요.")
+    # Every gradient below is a sum of the micro-batches' shares g_j (the gradient of loss_j / K), so it is enough to
+    # know the shares' inner products over all parameters (a K x K matrix) and their watched parts: no full-size
+    # gradient is kept, whatever the model's size.
+    count = len(micro_batches)
+    flat_shares, watched_shares = [], []
+    for micro_batch in micro_batches:
+        grads = torch.autograd.grad(trial(**micro_batch).loss / count, trainable)
+        flat_shares.append(torch.cat([g.detach().flatten() for g in grads]))
+        watched_shares.append([g.detach().double() for g in grads[-len(watched):]])
+    gram = torch.tensor([[float(torch.dot(a, b)) for b in flat_shares] for a in flat_shares],
+                        dtype=torch.float64)  # gram[i, j] = <g_i, g_j> over all parameters together
+    del flat_shares
+
+    def norm(weights):  # the norm of sum_j weights[j] g_j over all parameters
+        return float(torch.sqrt(torch.clamp(weights @ gram @ weights, min=0.0)))
+
+    def watched_part(weights):  # the watched parameters' part of sum_j weights[j] g_j, one tensor per parameter
+        return [sum(w * share[i] for w, share in zip(weights.tolist(), watched_shares)) for i in range(len(watched))]
+
+    def flat(tensors):
+        return torch.cat([t.flatten() for t in tensors])
+
+    ones = torch.ones(count, dtype=torch.float64)
+    total = norm(ones)  # the accumulated gradient's norm
+    whole = watched_part(ones)
+    limits = [float(max_norm)] + ([total / 4] if max_norm > total / 4 else [])  # the second one surely clips
+    for c in limits:
+        expected = flat(watched_part(ones * min(1.0, c / (total + 1e-6))))
+        running = torch.zeros(count, dtype=torch.float64)  # clipped after every micro-batch's backward
+        for j in range(count):
+            running[j] += 1.0
+            running *= min(1.0, c / (norm(running) + 1e-6))
+        each_parameter = flat([g * min(1.0, c / (g.norm().item() + 1e-6)) for g in whole])
+        trial.zero_grad(set_to_none=True)
+        stepped, verdict = one_update(lambda *args, c=c: function(*args, max_norm=c))
+        if verdict is not None:
+            return verdict
+        if close(stepped, expected):
+            continue
+        at = f"with `max_norm={c:.4g}` (the accumulated gradient's norm is {total:.4g})"
+        at_ko = f"`max_norm={c:.4g}`일 때(누적된 그레이디언트의 노름은 {total:.4g})"
+        if close(stepped, flat(watched_part(running))):
+            return _say(False, f"{at} the gradient was clipped after every micro-batch: each clip shrinks the part "
+                               f"summed so far, so the earlier micro-batches count less than the later ones. Clip "
+                               f"once per update, after the last micro-batch's `backward()` and before "
+                               f"`optimizer.step()`.",
+                        f"{at_ko} 마이크로배치마다 그레이디언트를 클리핑했습니다. 클리핑할 때마다 그때까지 더한 몫이 "
+                        f"줄어들어, 앞의 마이크로배치가 뒤의 것보다 덜 반영됩니다. 클리핑은 업데이트마다 한 번, 마지막 "
+                        f"마이크로배치의 `backward()` 뒤, `optimizer.step()` 앞에서 하세요.")
+        if close(stepped, flat(whole)):
+            return _say(False, f"{at} the step's gradient was not clipped: call `torch.nn.utils.clip_grad_norm_("
+                               f"model.parameters(), max_norm)` after the last `backward()` and before "
+                               f"`optimizer.step()`.",
+                        f"{at_ko} 스텝에 쓰인 그레이디언트가 클리핑되지 않았습니다. 마지막 `backward()` 뒤, "
+                        f"`optimizer.step()` 앞에서 `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)`을 "
+                        f"부르세요.")
+        if close(stepped, each_parameter) or close(stepped, flat(whole).clamp(-c, c)):
+            return _say(False, f"{at} the gradient was not clipped by the norm of all parameters together (each "
+                               f"parameter on its own, or each number with `clip_grad_value_`): pass "
+                               f"`model.parameters()` to one `clip_grad_norm_` call.",
+                        f"{at_ko} 모든 파라미터를 합친 노름으로 클리핑하지 않았습니다(파라미터마다 따로, 또는 "
+                        f"`clip_grad_value_`로 숫자마다). `model.parameters()`를 `clip_grad_norm_` 한 번에 넘기세요.")
+        return _say(False, f"{at} the step's gradient is not the accumulated gradient clipped once to norm "
+                           f"`max_norm`.",
+                    f"{at_ko} 스텝에 쓰인 그레이디언트가, 누적된 그레이디언트를 노름 `max_norm`으로 한 번 클리핑한 "
+                    f"것과 다릅니다.")
+    trial.zero_grad(set_to_none=True)
+    return _say(True, f"one step with the gradient of the mean loss over all {n} examples, from {k} micro-batches of "
+                      f"{micro_batch_size}, twice in a row, and clipped once per update "
+                      f"(`max_norm` {' and '.join(f'{c:.4g}' for c in limits)}).",
+                f"마이크로배치 {k}개({micro_batch_size}개씩)로 예제 {n}개 전체의 평균 손실 그레이디언트를 만들어 스텝을 한 번 "
+                f"했고, 두 번 연달아 호출해도 맞으며, 업데이트마다 한 번 클리핑했습니다(`max_norm` "
+                f"{', '.join(f'{c:.4g}' for c in limits)}).")
 
 
 # ---- lesson 6 -------------------------------------------------------------------------------------------
@@ -324,7 +434,7 @@ def check_best_epoch(function, log_history) -> bool:
 
 # The folders lesson 6's own runs write: a new run that reuses one overwrites that run's checkpoints and logs.
 LESSON6_RUN_FOLDERS = ("curves_trainer", "overfit_trainer", "frozen_body_trainer", "tiny_lr_trainer",
-                       "early_stopping_trainer")
+                       "early_stopping_trainer", "erratic_trainer")
 
 
 def check_best_model_args(training_args, metric: str = "eval_loss", greater_is_better: bool = False,

@@ -5,7 +5,8 @@ The mistake it targets is the one lesson 4 found in the Trainer with BertForSequ
 5.24: each micro-batch loss (already a mean) is not divided by the number of micro-batches, so the step gets that many
 times the gradient. Each wrong answer below is fed to the check on the course's real offline checkpoint and a real
 batch of MRPC-like pairs; the right answers are fed too, so that the check cannot pass by rejecting everything. The
-lesson's own folded answer (en and ko, the same code) must pass.
+lesson's own folded answer (en and ko, the same code) must pass. Part (b) adds clipping (`max_norm`), once per update;
+its target mistake is clipping after every micro-batch.
 """
 from __future__ import annotations
 
@@ -119,11 +120,117 @@ def test_wrong_answers_are_not_yet_and_say_why(model_and_batch, answer, why, cap
     assert "✗ not yet" in out and why in out, out
 
 
+# Part (b) of the exercise: with `max_norm`, clip the accumulated gradient's norm once per update, as the Trainer does
+# with max_grad_norm. The check asks with the given max_norm and with a quarter of the gradient's norm (which surely
+# clips), so each mistake shows whatever the model's gradient norm is.
+
+def right_clipped(model, micro_batches, optimizer, max_norm=None):
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def clipped_per_micro_batch(model, micro_batches, optimizer, max_norm=None):  # the mistake part (b) targets
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+        if max_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def max_norm_ignored(model, micro_batches, optimizer, max_norm=None):
+    right(model, micro_batches, optimizer)
+
+
+def clipped_after_the_step(model, micro_batches, optimizer, max_norm=None):
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+    optimizer.step()
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.zero_grad()
+
+
+def clipped_per_parameter(model, micro_batches, optimizer, max_norm=None):
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+    if max_norm is not None:
+        for parameter in model.parameters():
+            torch.nn.utils.clip_grad_norm_([parameter], max_norm)
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def clipped_by_value(model, micro_batches, optimizer, max_norm=None):
+    for micro_batch in micro_batches:
+        (model(**micro_batch).loss / len(micro_batches)).backward()
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_value_(model.parameters(), max_norm)
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def _gradient_norm(model, batch):
+    model.zero_grad(set_to_none=True)
+    model.eval()  # as the check does: no dropout
+    model(**batch).loss.backward()
+    norm = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters() if p.grad is not None)).item()
+    model.zero_grad(set_to_none=True)
+    return norm
+
+
+@pytest.mark.parametrize("max_norm", [1.0, 1e-3, 1e6])
+def test_clipping_once_per_update_passes(model_and_batch, max_norm, capsys):
+    model, batch = model_and_batch
+    assert checks.check_accumulated_update(right_clipped, model, batch, max_norm=max_norm) is True
+    out = capsys.readouterr().out
+    assert "✓ right" in out and "clipped once per update" in out, out
+
+
+def test_the_clipping_test_is_real_on_this_batch(model_and_batch):
+    # 1e6 never clips, so the check must have asked again with a value that does: a quarter of the gradient's norm
+    model, batch = model_and_batch
+    assert _gradient_norm(model, batch) < 1e6
+    assert checks.check_accumulated_update(clipped_per_micro_batch, model, batch, max_norm=1e6) is False
+
+
+@pytest.mark.parametrize("answer, why", [
+    (clipped_per_micro_batch, "clipped after every micro-batch"),
+    (max_norm_ignored, "was not clipped"),
+    (clipped_after_the_step, "was not clipped"),
+    (clipped_per_parameter, "norm of all parameters together"),
+    (clipped_by_value, "clip"),  # "not clipped" when no single number is above max_norm, as on this batch
+    (right, "parameter `max_norm=None`"),  # part (a) right, part (b) not started
+])
+def test_clipping_mistakes_are_not_yet_and_say_why(model_and_batch, answer, why, capsys):
+    model, batch = model_and_batch
+    assert checks.check_accumulated_update(answer, model, batch, max_norm=1.0) is False
+    out = capsys.readouterr().out
+    assert "✗ not yet" in out and why in out, out
+
+
+@pytest.mark.parametrize("answer, why", [
+    (not_divided, "4 times the gradient"),
+    (zeroed_inside_the_loop, "only the last micro-batch"),
+    (never_zeroed, "second call"),
+])
+def test_accumulation_mistakes_are_still_caught_when_clipping_is_asked(model_and_batch, answer, why, capsys):
+    # clipping would hide a gradient 4 times too large (clipped to the same norm): the unclipped calls come first
+    model, batch = model_and_batch
+    assert checks.check_accumulated_update(answer, model, batch, max_norm=1.0) is False
+    assert why in capsys.readouterr().out
+
+
 def test_the_check_leaves_the_lessons_model_alone(model_and_batch):
     model, batch = model_and_batch
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     dropout = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
     checks.check_accumulated_update(not_divided, model, batch)
+    checks.check_accumulated_update(clipped_per_micro_batch, model, batch, max_norm=1.0)
     assert all(torch.equal(before[name], p) for name, p in model.named_parameters())
     assert all(p.grad is None for p in model.parameters())
     assert [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)] == dropout
@@ -140,9 +247,10 @@ def test_the_lessons_folded_answer_passes_and_is_the_same_in_korean(model_and_ba
     from test_self_checks_lessons_1_5_6_8 import code_without_comments
 
     model, batch = model_and_batch
-    namespace = {}
+    namespace = {"torch": torch}  # the lesson imported torch before the exercise
     exec(_answer_code("en"), namespace)
     assert checks.check_accumulated_update(namespace["accumulated_update"], model, batch) is True
+    assert checks.check_accumulated_update(namespace["accumulated_update"], model, batch, max_norm=1.0) is True
     assert code_without_comments(_answer_code("ko")) == code_without_comments(_answer_code("en"))
 
 
@@ -151,3 +259,5 @@ def test_korean_verdict(model_and_batch, capsys):
     messages.set_language("ko")
     assert checks.check_accumulated_update(not_divided, model, batch) is False
     assert "4배" in capsys.readouterr().out
+    assert checks.check_accumulated_update(clipped_per_micro_batch, model, batch, max_norm=1.0) is False
+    assert "마이크로배치마다 그레이디언트를 클리핑" in capsys.readouterr().out

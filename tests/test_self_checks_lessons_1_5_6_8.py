@@ -253,7 +253,7 @@ def test_best_model_args_reusing_a_finished_runs_folder_is_caught(tmp_path, monk
     assert checks.check_best_model_args(_loss_args("early_stopping_loss_trainer")) is True
     capsys.readouterr()
     for reused in ("early_stopping_trainer", "./early_stopping_trainer", str(tmp_path / "early_stopping_trainer"),
-                   "overfit_trainer", "curves_trainer"):
+                   "overfit_trainer", "curves_trainer", "erratic_trainer"):
         assert checks.check_best_model_args(_loss_args(reused)) is False, reused
         out = capsys.readouterr().out
         assert "not yet" in out and "folder of its own" in out, (reused, out)

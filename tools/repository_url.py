@@ -25,7 +25,7 @@ GUARD = 'if "google.colab" in sys.modules:'
 # The Colab cell's first line, per language; the code under it is the same in both (CONTRIBUTING.md).
 COLAB_CELL_COMMENT = {
     "en": "# Colab only: install the course package and enable ipywidgets 8; elsewhere, nothing.",
-    "ko": "# Colab에서만: 강좌 패키지를 설치하고 ipywidgets 8을 켭니다. 다른 곳에서는 아무것도 하지 않습니다.",
+    "ko": "# Colab에서만: 강좌 패키지를 설치하고 ipywidgets 8을 켭니다(다른 곳에서는 건너뜁니다).",
 }
 # Every line of the cell stays within 88 characters: the URLs are built in variables first, and
 # IPython's %pip expands {name} (checked by tests/test_repository_url.py with the installed IPython).
