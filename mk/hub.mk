@@ -31,7 +31,7 @@ $(NGSHARE_STAMP): $(LOCK_DIR)/ngshare.txt | $(PY)
 	fi
 	touch $@
 
-test: hub-deps
+test-integration: hub-deps
 
 hub: $(TEST_STAMP) hub-deps
 	$(VENV)/bin/jupyterhub -f grading/hub/jupyterhub_config.py

@@ -312,3 +312,23 @@ def test_text_too_rich_to_clean_in_reasonable_time_is_shown_escaped():
     cleaned = [cell for cell in many if not cell.startswith("<pre>")]
     assert 0 < len(cleaned) <= preprocessors.NOTEBOOK_TAGS // 1800 < len(many)  # the rest escaped, not parsed
     assert "<script>" not in last
+
+
+def test_markdown_too_long_to_render_in_reasonable_time_is_shown_escaped():
+    """mistune renders a markdown cell before any tag is counted: `&#` repeated costs about 33 s of CPU per MB,
+    once when grading and once for the feedback page (attack of 2026-12-06). A cell over MAX_CLEANED_CHARS, and
+    every cell once the notebook's cells have used NOTEBOOK_CHARS, is shown escaped without rendering."""
+    from course_utils.grading import preprocessors
+
+    nb = nbformat.v4.new_notebook()
+    long_cell = "&#" * (preprocessors.MAX_CLEANED_CHARS // 2 + 1)
+    under = "word " * (preprocessors.MAX_CLEANED_CHARS // 5 - 1)  # just under the cell's limit
+    nb.cells = [nbformat.v4.new_markdown_cell(long_cell), nbformat.v4.new_markdown_cell("*hi* <img src=x onerror=1>")]
+    nb.cells += [nbformat.v4.new_markdown_cell(under) for _ in range(12)]
+    safe, _ = preprocessors.SafeForInstructor().preprocess(nb, {})
+    first, small, *many = (cell.source for cell in safe.cells)
+    assert first.startswith('<div class="course-feedback-text"><pre>&amp;#&amp;#'), first[:80]
+    assert "<em>hi</em>" in small and "onerror" not in small  # rendered and cleaned, as before
+    rendered = [cell for cell in many if "<p>word word" in cell]
+    assert 0 < len(rendered) <= preprocessors.NOTEBOOK_CHARS // len(under) < len(many), len(rendered)
+    assert all(cell.startswith('<div class="course-feedback-text"><pre>word ') for cell in many if cell not in rendered)

@@ -6,12 +6,17 @@ real sandboxed kernel; scores are read back with nbgrader's Gradebook API.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import glob
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
@@ -107,6 +112,8 @@ class Anything:
 
 HOOKS = '''
 import sys
+import tempfile
+import threading
 ip = get_ipython()
 ip.showtraceback = lambda *a, **k: None
 ip._showtraceback = lambda *a, **k: None
@@ -311,6 +318,10 @@ for _ in range(300):
     handle.update("u" * 100_000)          # 30 MB of update_display_data
 use_fp16 = torch.cuda.is_available()
 """
+HOG = r"""
+display({"application/json": [0] * 40_000_000}, raw=True)
+print("after the big message")
+"""
 FILLER = r"""
 import os
 for where in ("big.bin", "/tmp/big.bin"):
@@ -406,6 +417,11 @@ def build_submissions(root: Path) -> dict:
         "for _ in range(20000):\n    print('x' * 1000)\nuse_fp16 = torch.cuda.is_available()")))
     submit(root, "snooper", A4, answered(root, A4, ex1_answer=SNOOP, ex2_answer="pass", ex3_answer="pass"))
     submit(root, "garbled", A4, raw='{"cells": [ this is not json')
+    # JSON that nbformat reads with a warning but its schema forbids (a source that is a number): nbconvert
+    # stopped on it inside nbgrader, "not graded" at the student's will (attack of 2026-12-06); now a 0
+    numbered = json.loads(nbformat.writes(answered(root, A4)))
+    numbered["cells"][-1]["source"] = 5
+    submit(root, "numbered", A4, raw=json.dumps(numbered))
     submit(root, "nonotebook", A4, files={"notes.txt": "I forgot the notebook"})
     folder = submit(root, "linker", A4)
     (folder / f"{A4}.ipynb").symlink_to(root / "source" / A4 / f"{A4}.ipynb")
@@ -439,6 +455,11 @@ def build_submissions(root: Path) -> dict:
     nb.cells.insert(cell_index(nb, "ex2_answer") + 1, flood_cell)
     nb.cells.insert(cell_index(nb, "ex2_answer") + 1, nbformat.v4.new_code_cell(FILLER))  # a disk filler, added
     submit(root, "overflower", A4, nb)
+    # right answers, then in an added last cell one message of 80 MB (a list of 40 million zeros): refused by
+    # the grader's sockets unread (it once grew the grader's process on the host 40 times its size)
+    nb = answered(root, A4)
+    nb.cells.append(nbformat.v4.new_code_cell(HOG))
+    submit(root, "hog", A4, nb)
     # links out of the submission: a folder linking to /, hard links to the instructor's source notebooks
     folder = submit(root, "keythief", QUIZ, answered(root, QUIZ, answers=KEY_THIEF))
     (folder / "everything").symlink_to("/")
@@ -454,9 +475,14 @@ def build_submissions(root: Path) -> dict:
             exam.variant_spec(root / "release" / QUIZ / "chapter_exam.yaml", "echoer")["questions"]}
     submit(root, "echoer", QUIZ, released(root, QUIZ),
            files={"quiz_responses.json": json.dumps({"format": "course-quiz-responses/2", "answers": echo})})
+    # a responses file whose one line of 300,000 spaces took the quiz's own set-up cell past its time limit
+    # (quadratic salvage): "not graded" at the student's will (attack of 2026-12-06); now that line costs itself
+    submit(root, "spacer", QUIZ, released(root, QUIZ), files={
+        "quiz_responses.json": '{"answers": {\n"a":{}' + " " * 300_000 + "x\n}}"})
     submit(root, "forger", A2, answered(root, A2, ex1_answer=FORGE_EMPTY))
     submit(root, "deepforger", A4, answered(root, A4, ex1_answer=answered_source(root, A4, "ex1_answer") + FORGE_DEEP))
     expected.update({("keythief", QUIZ): 0, ("hardlinker", A4): 0, ("crafted", QUIZ): 0, ("echoer", QUIZ): 0,
+                     ("spacer", QUIZ): 0,
                      ("forger", A2): 3, ("deepforger", A4): 0})
     # honest: the answer cell deleted (VS Code ignores deletable: false) and retyped as a new, plain cell
     nb = answered(root, A1)
@@ -475,12 +501,12 @@ def build_submissions(root: Path) -> dict:
     submit(root, "reorderer", A4, nb)
     expected.update({("lister", A1): "full", ("bigpage", A1): "full"})
     expected.update({("hostimport", A1): "full", ("verdictfaker", A4): 0, ("leaker", A1): "full",
-                     ("overflower", A4): "full", ("retyper", A1): "full", ("reorderer", A4): "full"})
+                     ("overflower", A4): "full", ("hog", A4): "full", ("retyper", A1): "full", ("reorderer", A4): "full"})
     expected.update({("keyholder", a): "full" for a in ASSIGNMENTS})
     expected.update({("blank", a): 0 for a in ASSIGNMENTS})
     expected.update({("widgets", QUIZ): 5, ("partial", A4): 4, ("tamperer", A1): "full", ("faker", A4): 0,
                      ("hooker", A4): 3, ("looper", A4): 3, ("crasher", A4): 3, ("exiter", A4): 4,
-                     ("flooder", A4): "full", ("snooper", A4): 0, ("garbled", A4): 0, ("nonotebook", A4): 0,
+                     ("flooder", A4): "full", ("snooper", A4): 0, ("garbled", A4): 0, ("numbered", A4): 0, ("nonotebook", A4): 0,
                      ("linker", A4): 0})
     return expected
 
@@ -585,6 +611,11 @@ def test_hostile_kernels_are_contained(course):
     snooper = nbformat.read(root / "autograded" / "snooper" / A4 / f"{A4}.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in snooper.cells if c.cell_type == "code" for o in c.outputs)
     assert "readable secrets: []" in printed, printed[:500]
+    # The 80 MB message was refused unread (SandboxKernelManager.client, MAX_MESSAGE_BYTES), and with it that
+    # kernel's later outputs, said in the cell; had the grader read it, LimitOutput would have left its note.
+    hog = nbformat.read(root / "autograded" / "hog" / A4 / f"{A4}.ipynb", as_version=4)
+    assert "after the big message" in hog.cells[-1].source
+    assert [o.get("ename") for o in hog.cells[-1].outputs] == ["OutputsLost"], hog.cells[-1].outputs
 
 
 def test_feedback_explains_without_showing_hidden_tests(course):
@@ -595,7 +626,7 @@ def test_feedback_explains_without_showing_hidden_tests(course):
     secrets = grading_feedback.hidden_lines(root)
     pages = sorted((root / "feedback").glob("*/*/*.html"))
     assert len(pages) >= len([k for k in course["submissions"]
-                              if k[0] not in {"garbled", "nonotebook", "linker", "hardlinker", "bigpage"}])
+                              if k[0] not in {"garbled", "numbered", "nonotebook", "linker", "hardlinker", "bigpage"}])
     import html
 
     for page in pages:
@@ -680,7 +711,6 @@ def _scores(root: Path) -> dict:
 
 
 def _cli(root: Path, *args, path: str | None = None, timeout: float = 600, env: dict | None = None):
-    import subprocess
     import time
 
     env = {**os.environ, "COURSE_GRADING_CELL_TIMEOUT": "30", **(env or {})}
@@ -851,8 +881,16 @@ def test_the_cold_sandbox_holds_the_same_limits(course, tmp_path):
     nb.cells.insert(cell_index(nb, "ex2_answer") + 1, nbformat.v4.new_code_cell(
         FILLER + "\nimport sys\nprint('preloaded:', 'evaluate' in sys.modules)"))
     submit(root, "coldstart", A4, nb)
-    result, _ = _cli(root, "--student", "coldstart", env={"COURSE_GRADING_WARM": "0"})
+    with _watching_kernel_folders() as seen:
+        result, _ = _cli(root, "--student", "coldstart", env={"COURSE_GRADING_WARM": "0"})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    # The cold kernel's folder on the host holds its HMAC key and ipc sockets: the grader's alone. Opened to
+    # others (0777 and 0644, as the launcher once made them), a local user read the key and bound the sockets
+    # first, then served the grader a fake kernel: the victim was "graded" 0 (attack of 2026-12-06).
+    assert seen, "no cold kernel folder was seen while the submission ran"
+    for folder, (mode, key_mode, others_read, others_wrote) in seen.items():
+        assert mode & 0o077 == 0 and key_mode & 0o077 == 0, (folder, oct(mode), oct(key_mode))
+        assert not others_read and not others_wrote, (folder, others_read, others_wrote)
     graded = nbformat.read(root / "autograded" / "coldstart" / A4 / f"{A4}.ipynb", as_version=4)
     printed = "".join(str(o.get("text", "")) for c in graded.cells if c.cell_type == "code" for o in c.outputs)
     assert "big.bin stopped at" in printed and "/tmp/big.bin stopped at" in printed, printed[-2000:]
@@ -860,6 +898,42 @@ def test_the_cold_sandbox_holds_the_same_limits(course, tmp_path):
     assert "preloaded: False" in printed, "not a cold sandbox (a warm template imports evaluate ahead)"
     assert "Error in cpuinfo" not in printed, "torch, imported in the kernel's own world, reads /proc/cpuinfo"
     assert _scores(root)[("coldstart", A4)] == 5.0
+
+
+@contextlib.contextmanager
+def _watching_kernel_folders():
+    """While the block runs: each cold kernel folder (/tmp/course-kernel-*) with a connection file, as
+    folder -> (its mode, kernel.json's mode, whether the user nobody could read the key, create a file there);
+    the last two are tried as root only (runuser), else False."""
+    seen: dict[str, tuple[int, int, bool, bool]] = {}
+    stop = threading.Event()
+    as_nobody = os.geteuid() == 0 and shutil.which("runuser") is not None
+
+    def attempt(*command: str) -> bool:
+        return as_nobody and subprocess.run(["runuser", "-u", "nobody", "--", *command],
+                                            capture_output=True, text=True).returncode == 0
+
+    def watch():
+        while not stop.is_set():
+            for folder in glob.glob(os.path.join(tempfile.gettempdir(), "course-kernel-*")):
+                key = os.path.join(folder, "kernel.json")
+                if folder in seen or not os.path.exists(key):
+                    continue
+                try:
+                    mode, key_mode = os.stat(folder).st_mode & 0o7777, os.stat(key).st_mode & 0o7777
+                except OSError:
+                    continue
+                seen[folder] = (mode, key_mode, attempt("cat", key),
+                                attempt("touch", os.path.join(folder, "planted-by-nobody")))
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        watcher.join()
 
 
 def _parent(pid: int) -> int:
@@ -898,7 +972,6 @@ def test_a_template_that_dies_under_a_kernel_is_the_graders_failure_not_a_grade(
     """The warm template killed (here by the test, as the host's OOM killer or a bug would) while a kernel runs:
     the kernel dies with it, and its cells must not be graded as the student's crash."""
     import signal
-    import subprocess
     import time
 
     root = _copy_course(course, tmp_path)
@@ -998,6 +1071,8 @@ print("left:", sorted(os.path.join(root, name) for folder in ("/tmp", "/etc", "/
 """
 BIG_INTEGER = r"""
 import sys
+import tempfile
+import threading
 from IPython.display import display
 sys.set_int_max_str_digits(0)
 display({"application/json": {"n": 10 ** 5000}}, raw=True)  # the grader's JSON refuses over 4,300 digits

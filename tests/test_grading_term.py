@@ -31,7 +31,8 @@ from course_utils.grading import policy as course_policy
 from course_utils.grading import receipts
 from test_grading_roundtrip import A1, answered  # tests/ is on sys.path under pytest
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the grading sandbox needs Linux")
+pytestmark = [pytest.mark.integration,  # make test-integration (CI runs it after make test)
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the grading sandbox needs Linux")]
 
 ON_TIME, LATE, FORGER, EXTENDED, TOO_LATE = "ontime", "late", "forger", "extended", "toolate"
 FORGED = "2000-01-01 00:00:00.000000 UTC"  # what the forger's timestamp.txt and inbox folder name claim

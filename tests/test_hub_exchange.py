@@ -55,6 +55,7 @@ COURSE_ID = "trainer-course"
 MARK = "trainer-course hub test"  # GECOS of the accounts this test creates (and removes)
 
 pytestmark = [
+    pytest.mark.integration,  # make test-integration (CI runs it after make test)
     pytest.mark.skipif(not sys.platform.startswith("linux"),
                        reason="JupyterHub's local spawner and the exchange need Linux"),
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: creates Unix accounts and starts servers as them"),

@@ -216,3 +216,20 @@ def test_print_questions_for_front_ends_without_widgets(capsys):
     out = capsys.readouterr().out
     letter = _letter("trainer.eval_strategy")
     assert "[trainer.eval_strategy]" in out and f"  {letter}) eval_strategy" in out and "Right" not in out
+
+
+@pytest.mark.timeout(60)
+def test_a_long_line_of_spaces_costs_only_itself(in_tmp, capsys):
+    """The salvage reads each line in time linear in its length. A regular expression ending in `\\s*,?\\s*$`
+    took quadratic time on `"a":{}`, 300,000 spaces and an `x` (about 10 minutes), and the quiz's set-up cell
+    reads the student's file on the grader before any student code: the submission was "not graded" at the
+    student's will (attack of 2026-12-06)."""
+    for qid in ("trainer.fp16", "loop.no_grad"):
+        quiz.answer(qid, _letter(qid))
+    capsys.readouterr()
+    key = quiz.load_responses()
+    line = next(x for x in (in_tmp / "quiz_responses.json").read_text(encoding="utf-8").splitlines()
+                if x.strip().startswith('"trainer.fp16"'))
+    _damage(in_tmp, line, '"a":{}' + " " * 300_000 + "x")
+    assert quiz.load_responses() == {"loop.no_grad": key["loop.no_grad"]}
+    assert "quiz_responses.json is damaged" in capsys.readouterr().err

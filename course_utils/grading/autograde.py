@@ -88,7 +88,9 @@ def precheck(folder: Path, notebooks: list[str]) -> str | None:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             return f"{path.name} is {path.stat().st_size >> 20} MB (limit {MAX_NOTEBOOK_BYTES >> 20} MB)"
         try:
-            nbformat.read(path, as_version=4)
+            # read() only warns on what the schema forbids (a cell whose source is a number); nbconvert checks
+            # the same schema after nbgrader's first step and stops: the grader's failure, at the student's will
+            nbformat.validate(nbformat.read(path, as_version=4), relax_add_props=True)
         except Exception as exc:  # nbformat raises several types for broken files
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return f"{path.name} is not a valid notebook ({first[:200]})"

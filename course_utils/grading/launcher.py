@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     connection_file = _connection_file(argv)
     json.loads(connection_file.read_text())  # fail early on a broken connection file
-    os.chmod(connection_file.parent, 0o777)  # the kernel runs as nobody
-    os.chmod(connection_file, 0o644)
+    # The folder and the connection file (the HMAC key) stay the grader's alone (0700, as nbgrader's kernel
+    # manager made them): bwrap's "nobody" is the grader's own uid outside, so the kernel needs no more. Opened
+    # to others, any local user could read the key and bind the ipc sockets first (attack of 2026-12-06).
     # jupyter_client starts the kernel in autograded/<student>/<assignment>/: the student's id is the parent's name.
     learner, files = workdir.parent.name, sandbox_files(workdir)
     declared = [(path, str(path.relative_to(workdir))) for path in files]

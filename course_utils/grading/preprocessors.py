@@ -62,14 +62,34 @@ class SandboxKernelManager(AsyncKernelManager):
         self.connection_file = os.path.join(self._private_dir, "kernel.json")
         self.ip = os.path.join(self._private_dir, "kernel-ipc")
 
+    def client(self, **kwargs):
+        """The client nbclient talks to the kernel with: its sockets refuse a message over MAX_MESSAGE_BYTES.
+        Every message is unpacked into Python objects on the grading host: one display of a 20-million-item
+        list (a 40 MB message) made the grader's process 1.6 GB (attack of 2026-12-06); a kernel may use 8 GB.
+        Over the limit, libzmq drops the connection without reading the message, and that kernel's later
+        outputs are lost: the submission's own doing, and no other submission's (each has its kernel)."""
+        import zmq
+        import zmq.asyncio
+
+        if getattr(self, "_client_context", None) is None:
+            self._client_context = zmq.asyncio.Context()
+            self._client_context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return super().client(context=self._client_context, **kwargs)
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self._private_dir, ignore_errors=True)
+            # the client's context is left to the garbage collector: nbclient closes the client's sockets after
+            # this (destroying the context first made its stop_channels fail on closed sockets)
+            self._client_context = None
 
     cleanup_resources = _async_cleanup_resources
 
 
+MAX_MESSAGE_BYTES = 64 << 20  # one message from a kernel; a test's values are at most MAX_BYTES, a plot a few MB
+OUTPUTS_LOST = (f"the kernel's outputs stopped arriving: a single output over {MAX_MESSAGE_BYTES >> 20} MB is refused, "
+                "and every output of this kernel after it is lost")
 MAX_OUTPUT_DEPTH = 64  # nesting of one output message's content; a test's values may nest 32 deep
 
 
@@ -135,6 +155,7 @@ class RobustExecute(Execute):
         if self._kernel_lost:
             cell.outputs = [_error_output(self._lost_kind, f"not run: {self._kernel_lost}")]
             return cell, self.resources
+        self._cell_timed_out = False
         try:
             super().preprocess_cell(cell, resources, index)
             if any(out.get("ename") == "CellTimeoutError" for out in cell.outputs) and not self._kernel_answers():
@@ -148,7 +169,15 @@ class RobustExecute(Execute):
             self._kernel_lost = "the kernel died in an earlier cell (os._exit, a crash or out of memory)"
             self.log.warning("Kernel died in cell %d; later cells are marked failed", index)
             cell.outputs.append(_error_output("DeadKernelError", "the kernel died while running this cell"))
-        except CellTimeoutError:
+        except CellTimeoutError as error:
+            if "IOPub" in str(error) and not self._cell_timed_out:
+                # The kernel replied in time, but its outputs stopped: a message over MAX_MESSAGE_BYTES was
+                # refused, and the client's output socket with it (SandboxKernelManager.client). (After a cell's
+                # time-out, nbclient's own reply is followed by this error too: an interrupted loop sends nothing.)
+                self._kernel_lost, self._lost_kind = OUTPUTS_LOST, "OutputsLost"
+                self.log.warning("Cell %d: the kernel's outputs stopped arriving; later cells are marked failed", index)
+                cell.outputs.append(_error_output("OutputsLost", OUTPUTS_LOST))
+                return cell, self.resources
             self._kernel_lost = f"an earlier cell ran longer than {self.timeout} s and could not be interrupted"
             self.log.warning("Cell %d timed out and the kernel did not stop; later cells are marked failed", index)
             cell.outputs.append(_error_output("CellTimeoutError", f"no reply within {self.timeout} s"))
@@ -170,6 +199,10 @@ class RobustExecute(Execute):
 
     def _over_budget(self) -> str:
         return f"the notebook's cells used up the submission's time budget of {self.submission_budget:.0f} s"
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._cell_timed_out = True  # nbclient's: the cell ran past its time (not a lost output socket)
+        return await super()._async_handle_timeout(timeout, cell)
 
     def _kernel_answers(self) -> bool:
         """After a timeout: did the interrupt bring the kernel back (it still runs code and replies)?"""
@@ -312,16 +345,23 @@ def _unreadable_message(error: BaseException) -> bool:
 
 
 def _shallow(value, limit: int = 32) -> bool:
-    """Nested at most ``limit`` deep (checked without recursion: a forged payload may be 10 000 deep)."""
-    stack = [(value, 0)]
+    """Nested at most ``limit`` deep (checked without recursion: a forged payload may be 10 000 deep).
+    One iterator per level, not one entry per element: a list of 20 million zeros once made the grader hold
+    20 million (item, depth) pairs, 1.5 GB on the host for a 40 MB message (attack of 2026-12-06)."""
+    if limit < 0:
+        return False
+    if not isinstance(value, (dict, list)):
+        return True
+    stack = [iter(value.values() if isinstance(value, dict) else value)]  # the items of stack[-1]: depth len(stack)
     while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        for item in stack[-1]:
+            if len(stack) > limit:
+                return False
+            if isinstance(item, (dict, list)):
+                stack.append(iter(item.values() if isinstance(item, dict) else item))
+                break
+        else:
+            stack.pop()
     return True
 
 
@@ -630,21 +670,45 @@ _GRADE_ID = re.compile(r"[A-Za-z0-9_.\-]+")
 # `<b title=i>x<p>` took 100 s to clean, on the grading host after the kernel's budget (attack of 2026-12-06).
 # Text with more tags than any answer needs is shown escaped, whole, without parsing it; so is every cell of a
 # notebook once its cells together have used NOTEBOOK_TAGS (many cells just under the cell's limit).
+# Length too: mistune renders the markdown before any tag is counted, at about 33 s of CPU per MB of `&#`
+# (attack of 2026-12-06); a cell longer than MAX_CLEANED_CHARS, or any once the notebook's cells together have
+# used NOTEBOOK_CHARS, is shown escaped without rendering. Honest answers are a few kB; a lesson, about 100 kB.
 MAX_CLEANED_TAGS = 2000
 NOTEBOOK_TAGS = 20_000
+MAX_CLEANED_CHARS = 64_000
+NOTEBOOK_CHARS = 500_000
 
 
-def clean_html(text: str, budget: list[int] | None = None) -> str:
-    """``text`` with only the tags and attributes above; anything else (a <script>, an onerror) as escaped text.
-    Text with more than MAX_CLEANED_TAGS tags, or more than what is left of ``budget`` (the notebook's, [n],
-    decreased here), is escaped whole."""
+def notebook_budget() -> list[int]:
+    """What one notebook's cells may use together: [tags, characters], decreased as they are cleaned."""
+    return [NOTEBOOK_TAGS, NOTEBOOK_CHARS]
+
+
+def _escaped(text: str) -> str:
     import html
 
-    tags = text.count("<")
-    if tags > MAX_CLEANED_TAGS or (budget is not None and tags > budget[0]):
-        return f"<pre>{html.escape(text)}</pre>"
+    return f"<pre>{html.escape(text)}</pre>"
+
+
+def _within(budget: list[int] | None, tags: int, chars: int) -> bool:
+    """Whether text of ``tags`` tags and ``chars`` characters may be parsed; if so, charged to ``budget``."""
+    if tags > MAX_CLEANED_TAGS or chars > MAX_CLEANED_CHARS:
+        return False
     if budget is not None:
+        if tags > budget[0] or chars > budget[1]:
+            return False
         budget[0] -= tags
+        budget[1] -= chars
+    return True
+
+
+def clean_html(text: str, budget: list[int] | None = None, rendered: bool = False) -> str:
+    """``text`` with only the tags and attributes above; anything else (a <script>, an onerror) as escaped text.
+    Text with more than MAX_CLEANED_TAGS tags or MAX_CLEANED_CHARS characters, or more than what is left of
+    ``budget`` (the notebook's, ``notebook_budget()``, decreased here), is escaped whole. ``rendered``: markdown
+    that ``safe_markdown`` rendered, its length already charged as source."""
+    if not _within(budget, text.count("<"), 0 if rendered else len(text)):
+        return _escaped(text)
     import bleach
 
     return bleach.clean(text, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, protocols=_SAFE_PROTOCOLS,
@@ -659,14 +723,16 @@ def safe_markdown(source: str, attachments: dict | None = None, budget: list[int
 
     from nbconvert.filters.markdown_mistune import InvalidNotebook
 
-    try:
-        rendered = MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=attachments or {})).render(
-            source)
-    except InvalidNotebook:  # an image that names a missing attachment (a cell copied without its image)
-        import html
-
-        rendered = f"<pre>{html.escape(source)}</pre>"
-    cleaned = clean_html(rendered, budget).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "&#10;")
+    if not _within(budget, 0, len(source)):
+        cleaned = _escaped(source)
+    else:
+        try:
+            rendered = MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=attachments or {})).render(
+                source)
+        except InvalidNotebook:  # an image that names a missing attachment (a cell copied without its image)
+            rendered = _escaped(source)
+        cleaned = clean_html(rendered, budget, rendered=True)
+    cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "&#10;")
     return f'<div class="course-feedback-text">{cleaned}</div>'
 
 
@@ -682,7 +748,7 @@ class FeedbackOnly(NbGraderPreprocessor):
         # only what highlighting reads stays.
         nb.metadata = NotebookNode({key: nb.metadata[key] for key in ("kernelspec", "language_info")
                                     if isinstance(nb.metadata.get(key), dict)})
-        self._tags = [NOTEBOOK_TAGS]  # clean_html's budget for this notebook
+        self._tags = notebook_budget()  # clean_html's and safe_markdown's budget for this notebook
         nb, resources = super().preprocess(nb, resources)
         # The kernel reports each cell's execution count and may choose any integer (one that spells a hidden
         # line): the page numbers the code cells itself, in order.
@@ -746,7 +812,7 @@ class SafeForInstructor(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         nb.metadata.pop("widgets", None)
-        self._tags = [NOTEBOOK_TAGS]
+        self._tags = notebook_budget()
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):

@@ -49,8 +49,7 @@ class WarmSandbox:
         self.control_dir.mkdir(mode=0o700)
         self.owns_kernel_dir = kernel_dir is None
         self.kernel_dir = self.folder / "kernels" if kernel_dir is None else kernel_dir
-        self.kernel_dir.mkdir(exist_ok=True)
-        os.chmod(self.kernel_dir, 0o777)
+        self.kernel_dir.mkdir(mode=0o700, exist_ok=True)  # the grader's alone: bwrap's nobody is its own uid
         self.socket_path = self.control_dir / "template.sock"
         self.log_path = self.folder / "template.log"
         self.process: subprocess.Popen | None = None
