@@ -29,7 +29,7 @@ TEST_ENV := COURSE_SMOKE=1 HF_HUB_OFFLINE=1 TQDM_DISABLE=1 TOKENIZERS_PARALLELIS
 
 help:
 	@echo "make lab      open the lessons in JupyterLab (sets up the learner's .venv on first use)"
-	@echo "make test     the whole test suite (unit, notebooks in smoke mode, grading, browser)"
+	@echo "make test     the test suite (unit, notebooks in smoke mode, grading, browser, site); make test-integration: the deployment flows"
 	@echo "make test-bench   the benchmarks' quick runs that train (CI runs them beside make test)"
 	@echo "make test-integration   JupyterHub with both exchanges, and a term of late work (CI runs it after make test)"
 	@echo "make run      execute every lesson headless into build/ (COURSE_SMOKE=1 for a quick run)"
