@@ -61,6 +61,7 @@ class SandboxKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.connection_file = os.path.join(self._private_dir, "kernel.json")
         self.ip = os.path.join(self._private_dir, "kernel-ipc")
+        self._client_context = None  # made by client(): one per kernel, its sockets capped
 
     def client(self, **kwargs):
         """The client nbclient talks to the kernel with: its sockets refuse a message over MAX_MESSAGE_BYTES.
@@ -71,7 +72,7 @@ class SandboxKernelManager(AsyncKernelManager):
         import zmq
         import zmq.asyncio
 
-        if getattr(self, "_client_context", None) is None:
+        if self._client_context is None:
             self._client_context = zmq.asyncio.Context()
             self._client_context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         return super().client(context=self._client_context, **kwargs)
